@@ -29,6 +29,7 @@ def test_bad_input_one_clear_line(tmp_path):
 def test_demo_runs_offline_on_builtin_digits(tmp_path):
     r = tlnb('demo', '--epochs', '1', '--out', tmp_path/'demo.pkl', cwd=tmp_path, env={'XDG_CACHE_HOME': str(tmp_path/'cache')})
     assert r.returncode == 0, r.stderr
+    assert 'tlnb: quadrant 3: data small' in r.stdout and '-> strategy 2' in r.stdout
     acc = float(r.stdout.split('validation accuracy: ')[1].split()[0])
-    assert acc > 0.7  # measured 0.84 after one epoch, 0.92 after the default three; chance is 0.1
+    assert acc > 0.65  # measured 0.80 after one epoch, 0.93 after the default three; chance is 0.1
     assert (tmp_path/'cache'/'tlnb'/'digits32').is_dir() and (tmp_path/'demo.pkl').is_file()
