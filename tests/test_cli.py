@@ -25,6 +25,8 @@ def test_bad_input_one_clear_line(tmp_path):
     (tmp_path/'taken.pkl').write_text('mine')
     r = tlnb('train', make_corpus(tmp_path/'c'), '--out', tmp_path/'taken.pkl', cwd=tmp_path)
     assert r.returncode == 1 and 'pass --overwrite' in r.stderr and (tmp_path/'taken.pkl').read_text() == 'mine'
+    r = tlnb('train', tmp_path/'c', '--strategy', '2', '--head', 'svm', cwd=tmp_path)
+    assert r.returncode == 1 and "head='svm' is a linear SVM" in r.stderr and 'needs strategy 3' in r.stderr
 
 def test_demo_runs_offline_on_builtin_digits(tmp_path):
     r = tlnb('demo', '--epochs', '1', '--out', tmp_path/'demo.pkl', cwd=tmp_path, env={'XDG_CACHE_HOME': str(tmp_path/'cache')})

@@ -1,0 +1,46 @@
+"Frozen-feature caching on a real learner: same answers as the full model, invalidated when it must be."
+import shutil
+import torch
+from fastai.vision.all import load_learner
+from tlnb.data import make_corpus, tl_dls
+from tlnb.learner import tl_learner
+from tlnb import cache
+
+def count_base_calls(learn):
+    calls = []
+    learn.model[0].register_forward_hook(lambda *a: calls.append(1))
+    return calls
+
+def test_cached_head_predicts_like_full_model(hym_subset, tmp_path):
+    learn = tl_learner(hym_subset, strategy=3, size=64, seed=0, verbose=False)
+    calls = count_base_calls(learn)
+    learn.fit_one_cycle(3, 3e-3)
+    n = len(calls)
+    learn.fit_one_cycle(2, 3e-3)
+    assert len(calls) == n  # later fits never run the base
+    feats, targs = learn.feature_cache.features(1).tensors
+    learn.model.eval()
+    with torch.no_grad(): cached = learn.model(feats).softmax(1)
+    full, full_targs = learn.get_preds(ds_idx=1)  # runs the base on the images
+    assert torch.equal(targs, full_targs) and torch.allclose(cached, full, atol=1e-5)
+    learn.export(tmp_path/'m.pkl')
+    img = next((hym_subset/'val'/'ants').iterdir())
+    assert torch.allclose(load_learner(tmp_path/'m.pkl').predict(img)[2], learn.predict(img)[2], atol=1e-6)
+
+def test_cache_invalidated_by_new_file_and_size(tmp_path):
+    corpus = make_corpus(tmp_path/'c')
+    def extractions(size=32):
+        learn = tl_learner(tl_dls(corpus, size=size, bs=4, verbose=False), strategy=3, verbose=False)
+        calls = count_base_calls(learn)
+        with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)
+        return len(calls)
+    assert extractions() > 0 and extractions() == 0  # the same data again: from memory
+    shutil.copy(corpus/'cats'/'c0.jpg', corpus/'cats'/'c9.jpg')
+    assert extractions() > 0  # a new file
+    assert extractions(size=48) > 0  # another image size
+
+def test_cache_off_trains_the_plain_way(hym_subset):
+    learn = tl_learner(hym_subset, strategy=3, size=64, cache=False, verbose=False)
+    calls = count_base_calls(learn)
+    with learn.no_bar(), learn.no_logging(): learn.fit(2, 1e-3)
+    assert not learn.feature_cache.active and len(calls) >= 2 * len(learn.dls.train)
