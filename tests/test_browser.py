@@ -9,7 +9,7 @@ OUT = Path(__file__).parent/'out'
 CHROME_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
                '--disable-component-update', '--disable-sync']
 CELLS = ["from tlnb.data import make_corpus, tl_dls\nfrom tlnb.learner import tl_learner\nfrom tlnb.panels import FreezePanel, LRFinderPanel",
-         "dls = tl_dls(make_corpus('corpus'), size=32, bs=4, verbose=False)\nlearn = tl_learner(dls, strategy=3, verbose=False)",
+         "dls = tl_dls(make_corpus('corpus'), size=32, bs=4, verbose=False)\nlearn = tl_learner(dls, strategy=3, seed=0, verbose=False)",
          "FreezePanel(learn).widget",
          "LRFinderPanel(learn, num_it=50).widget"]
 
