@@ -10,9 +10,9 @@ def test_hymenoptera_strategy3_learns(hymenoptera, tmp_path, monkeypatch):
     "Frozen converted EfficientNet-Lite0, head on cached features: well above chance (0.54) on the real validation set."
     monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path))
     learn = tl_learner(hymenoptera, strategy=3, backend='keras', size=128, seed=0, verbose=False)
-    learn.fit_one_cycle(3, 3e-3, show=False)
+    learn.fit_one_cycle(3, 1e-3, show=False)
     loss, acc = learn.validate()
-    assert acc > 0.8, acc  # measured 0.88; fastai, same settings: 0.87
+    assert acc > 0.8, acc  # measured 0.889; fastai with the same settings (test_hymenoptera.py): 0.869; chance 0.54
     assert set(learn.class_accuracy()) == {'ants', 'bees'}
     assert learn.predict(hymenoptera/'val'/'bees'/os.listdir(hymenoptera/'val'/'bees')[0])[0] in ('ants', 'bees')
 
@@ -49,3 +49,31 @@ def test_bad_keras_input(tmp_path):
         tl_learner(corpus, strategy=1, head='svm', backend='keras', size=32, verbose=False)
     with pytest.raises(ValueError, match='not an exported learner'):
         (tmp_path/'m.h5').write_text('x'); tl_load(tmp_path/'m.h5')
+
+TORCH_BACKEND_RUN = '''
+import tempfile, numpy as np
+from pathlib import Path
+from tlnb.learner import tl_learner
+from tlnb.data import make_corpus
+from tlnb.keras_optim import group_rates
+import keras
+assert keras.backend.backend() == 'torch'
+corpus = make_corpus(Path(tempfile.mkdtemp())/'c')
+learn = tl_learner(corpus, strategy=1, backend='keras', size=32, bs=16, seed=0, verbose=False, wd=0.)
+kernels = lambda g: [w for l in g for w in l.trainable_weights if 'kernel' in w.path]
+before = [[keras.ops.convert_to_numpy(w).copy() for w in kernels(g)] for g in learn.groups]
+learn.fit(1, slice(1e-6, 1e-2), show=False)  # 11 images, one batch: one Adam step
+for g, b, r in zip(learn.groups, before, group_rates(slice(1e-6, 1e-2), 5)):
+    m = np.concatenate([np.abs(keras.ops.convert_to_numpy(w) - w0).ravel() for w, w0 in zip(kernels(g), b)])
+    assert abs(np.median(m[m > r / 100]) - r) < 0.05 * r, (r, np.median(m[m > r / 100]))
+s3 = tl_learner(corpus, strategy=3, backend='keras', size=32, bs=4, seed=0, verbose=False)
+s3.lr_find(num_it=10, stop_div=False, show_plot=False)
+s3.fit_one_cycle(1, 1e-3, show=False)
+print('ok', s3.validate()[1], s3.predict(corpus/'cats'/'c1.jpg')[0])
+'''
+
+def test_keras_torch_backend(tmp_path):
+    "Keras' PyTorch backend: discriminative rates measured per group, strategy 3 on cached features, predict."
+    r = subprocess.run(['python', '-c', TORCH_BACKEND_RUN], capture_output=True, text=True, cwd=tmp_path,
+                       env={**os.environ, 'KERAS_BACKEND': 'torch', 'XDG_CACHE_HOME': str(tmp_path)})
+    assert r.returncode == 0 and r.stdout.splitlines()[-1].startswith('ok '), r.stderr[-3000:]
