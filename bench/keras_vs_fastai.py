@@ -40,7 +40,7 @@ def plain_keras(kd, epochs, lr):
     "The usual Keras transfer learning: base.trainable = False, compile, fit on the images (same model, Keras' Adam)."
     keras.utils.set_random_seed(0)
     m = keras_model(KERAS_BACKBONES['efficientnet_lite0'], kd.c, HEADS['fc'])
-    m.layers[3].trainable = False  # the base
+    m.get_layer('efficientnet_lite0').trainable = False  # the base
     m.compile(keras.optimizers.Adam(lr), keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=['accuracy'])
     cb = EpochTimes()
     m.fit(kd.train, epochs=epochs, validation_data=kd.valid, callbacks=[cb], verbose=0)
