@@ -6,13 +6,14 @@ import argparse, time
 from dataclasses import replace
 from pathlib import Path
 from fastcore.foundation import L
-from tlnb.data import tl_dls
-from tlnb.learner import tl_learner, get_strategy
+from tlnb.fastai_backend.data import tl_dls
+from tlnb.core.learner import tl_learner
+from tlnb.core.matrix import get_strategy
 
 def run(dls, strategy, seed, epochs, lr):
     "Validation accuracy after `epochs` of one-cycle training."
     learn = tl_learner(dls, strategy=strategy, seed=seed)
-    with learn.no_bar(), learn.no_logging():
+    with learn.quiet():
         learn.fit_one_cycle(epochs, lr)
         return learn.validate()[1]
 

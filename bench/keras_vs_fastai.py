@@ -8,13 +8,13 @@ Keras (frozen base, `model.fit` over the images every epoch, Keras' Adam), and t
 Usage: python bench/keras_vs_fastai.py [--size 224] [--epochs 5] [--lr 3e-3] [--seeds 0 1 2] [--strategy 3] [--data PATH]"""
 import argparse, statistics, time
 from pathlib import Path
-from tlnb.learner import tl_learner  # torch first: tlnb imports it before TensorFlow
-from tlnb.data import tl_dls, scan_folder
-from tlnb.keras_data import keras_data
-from tlnb.keras_learner import keras_model
-from tlnb.keras_backbones import KERAS_BACKBONES
-from tlnb.heads import HEADS
-from tlnb import cache
+from tlnb.core.learner import tl_learner  # torch first: tlnb imports it before TensorFlow
+from tlnb.core.data import scan_folder
+from tlnb.core.specs import HEADS, get_backbone
+from tlnb.core.cache import FEATURES
+from tlnb.fastai_backend.data import tl_dls
+from tlnb.keras_backend.data import keras_data
+from tlnb.keras_backend.learner import keras_model
 import keras
 
 def timed(f):
@@ -22,7 +22,7 @@ def timed(f):
 
 def run_fastai(dls, strategy, epochs, lr, seed):
     learn = tl_learner(dls, strategy=strategy, seed=seed, verbose=False)
-    with learn.no_bar(), learn.no_logging():
+    with learn.quiet():
         _, t = timed(lambda: learn.fit_one_cycle(epochs, lr))
         return float(learn.validate()[1]), t
 
@@ -39,7 +39,7 @@ class EpochTimes(keras.callbacks.Callback):
 def plain_keras(kd, epochs, lr):
     "The usual Keras transfer learning: base.trainable = False, compile, fit on the images (same model, Keras' Adam)."
     keras.utils.set_random_seed(0)
-    m = keras_model(KERAS_BACKBONES['efficientnet_lite0'], kd.c, HEADS['fc'])
+    m = keras_model(get_backbone('efficientnet_lite0'), kd.c, HEADS['fc'])
     m.get_layer('efficientnet_lite0').trainable = False  # the base
     m.compile(keras.optimizers.Adam(lr), keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=['accuracy'])
     cb = EpochTimes()
@@ -48,7 +48,7 @@ def plain_keras(kd, epochs, lr):
 
 def tlnb_keras_times(kd, epochs, lr):
     "tlnb's Keras strategy 3: lr_find before and after the features are extracted, then one-cycle on them."
-    cache._MEMORY.clear()
+    FEATURES.clear()
     learn = tl_learner(kd, strategy=3, backend='keras', seed=0, verbose=False)
     _, cold = timed(lambda: learn.lr_find(show_plot=False))
     _, warm = timed(lambda: learn.lr_find(show_plot=False))

@@ -5,14 +5,16 @@ Prints, for each: the time of the first epoch and of the later ones, the time of
 accuracy; then the three heads compared on the cached features.
 
 Usage: python bench/strategy3.py [--size 224] [--epochs 5] [--lr 3e-3] [--head-epochs 20] [--data PATH]"""
-import argparse, time
+import argparse, tempfile, time
 from pathlib import Path
 from torch import nn
 from fastai.vision.all import Learner, Callback, accuracy, create_head, num_features_model, apply_init, default_split, set_seed
-from tlnb.data import tl_dls
-from tlnb.backbones import get_backbone
-from tlnb.learner import tl_learner, normalize_for, compare_heads
-from tlnb import cache
+from tlnb.fastai_backend.data import tl_dls, normalize_for
+from tlnb.fastai_backend.models import tl_base
+from tlnb.core.specs import get_backbone
+from tlnb.core.weights import torch_model
+from tlnb.core.learner import tl_learner, compare_heads
+from tlnb.core.cache import FEATURES
 
 class EpochTimes(Callback):
     "Wall time of each epoch (training and validation)."
@@ -23,11 +25,12 @@ class EpochTimes(Callback):
 def plain_learner(dls, arch='efficientnet_lite0'):
     "What `vision_learner` builds, on the same offline backbone: body, fastai head, frozen body, `train_bn=True`."
     bb = get_backbone(arch)
-    body = bb.base(bb.model())
+    body = tl_base(bb, torch_model(bb))
     head = create_head(num_features_model(body), dls.c)
     apply_init(head, nn.init.kaiming_normal_)
-    normalize_for(dls, bb)
-    learn = Learner(dls, nn.Sequential(body, head), splitter=default_split, metrics=accuracy)
+    normalize_for(dls, bb.stats)
+    learn = Learner(dls, nn.Sequential(body, head), splitter=default_split, metrics=accuracy,
+                    path=tempfile.mkdtemp())  # fastai's lr_find saves into path/models: not into the data folder
     learn.freeze()
     return learn
 
@@ -55,9 +58,9 @@ def main():
           f'{a.epochs} epochs one-cycle lr {a.lr}, bs {dls.bs}', flush=True)
     set_seed(0); learn = plain_learner(dls)
     plain = dict(lr_find=lr_find_time(learn), **fit_times(learn, a.epochs, a.lr))  # the usual order: lr_find, then fit
-    cache._MEMORY.clear()
+    FEATURES.clear()
     tl = dict(lr_find_cold=lr_find_time(tl_learner(dls, strategy=3, seed=0, verbose=False)))  # extraction included
-    cache._MEMORY.clear()
+    FEATURES.clear()
     tl.update(fit_times(tl_learner(dls, strategy=3, seed=0, verbose=False), a.epochs, a.lr))  # first epoch extracts
     tl['lr_find'] = lr_find_time(tl_learner(dls, strategy=3, seed=0, verbose=False))  # a new learner, features in memory
     print(f'{"":22}{"first epoch":>12}{"later epochs":>14}{"lr_find":>10}{"accuracy":>10}')
@@ -67,6 +70,6 @@ def main():
     print(f'speed-up: later epochs {plain["later"] / tl["later"]:.0f}x, lr_find {plain["lr_find"] / tl["lr_find"]:.0f}x '
           f'({plain["lr_find"] / tl["lr_find_cold"]:.1f}x cold), first epoch {plain["first"] / tl["first"]:.1f}x', flush=True)
     print(f'\nheads on the same cached features, {a.head_epochs} epochs each:')
-    print(compare_heads(dls, epochs=a.head_epochs, lr=a.lr).to_string(index=False))
+    print(compare_heads(dls.split, epochs=a.head_epochs, lr=a.lr, size=a.size).to_string(index=False))
 
 if __name__ == '__main__': main()

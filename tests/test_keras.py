@@ -2,9 +2,9 @@
 import os, subprocess
 import numpy as np
 import pytest
-from tlnb.learner import tl_learner, tl_load  # torch before TensorFlow
-from tlnb.data import make_corpus
-from tlnb.keras_learner import KerasLearner
+from tlnb.core.learner import tl_learner, tl_load  # torch before TensorFlow
+from tlnb.core.data import make_corpus
+from tlnb.keras_backend.learner import KerasLearner
 
 def test_hymenoptera_strategy3_learns(hymenoptera, tmp_path, monkeypatch):
     "Frozen converted EfficientNet-Lite0, head on cached features: well above chance (0.54) on the real validation set."
@@ -39,7 +39,7 @@ def test_cli_keras_backend(tmp_path):
     r = tlnb('train', corpus, '--backend', 'keras', '--out', tmp_path/'taken.keras', cwd=tmp_path)
     assert r.returncode == 1 and 'pass --overwrite' in r.stderr and (tmp_path/'taken.keras').read_text() == 'mine'
     r = tlnb('train', corpus, '--backend', 'keras', '--arch', 'resnet18', cwd=tmp_path)
-    assert r.returncode == 1 and "unknown arch 'resnet18' for the Keras backend" in r.stderr and 'Traceback' not in r.stderr
+    assert r.returncode == 1 and "arch 'resnet18' is not available for keras" in r.stderr and 'Traceback' not in r.stderr
 
 def test_bad_keras_input(tmp_path):
     corpus = make_corpus(tmp_path/'corpus')
@@ -53,9 +53,9 @@ def test_bad_keras_input(tmp_path):
 TORCH_BACKEND_RUN = '''
 import tempfile, numpy as np
 from pathlib import Path
-from tlnb.learner import tl_learner
-from tlnb.data import make_corpus
-from tlnb.keras_optim import group_rates
+from tlnb.core.learner import tl_learner
+from tlnb.core.data import make_corpus
+from tlnb.core.matrix import group_rates
 import keras
 assert keras.backend.backend() == 'torch'
 corpus = make_corpus(Path(tempfile.mkdtemp())/'c')

@@ -1,6 +1,7 @@
 "The size-similarity matrix on real data: photos of insects are like ImageNet, handwritten digits are not."
-from tlnb.data import digits_folder
-from tlnb.similarity import size_similarity, QUADRANTS
+from tlnb.core.data import digits_folder
+from tlnb.core.similarity import size_similarity
+from tlnb.core.matrix import QUADRANTS
 
 def test_hymenoptera_small_and_similar(hymenoptera):
     r = size_similarity(hymenoptera)
