@@ -50,11 +50,11 @@ def test_backend_imports_core_and_its_framework(mod, own, other):
         assert not m.startswith((f'tlnb.{other}', 'tlnb.panels', 'tlnb.plots', 'tlnb.cli', 'tlnb.all')), f'{mod} imports {m}'
         assert top(m) not in banned | {'ipywidgets', 'bqplot'}, f'{mod} imports {m}: not its framework'
 
-@pytest.mark.parametrize('mod', ['tlnb.panels', 'tlnb.plots'])
+@pytest.mark.parametrize('mod', ['tlnb.panels', 'tlnb.plots', 'tlnb.cleaner'])
 def test_panels_see_the_contract_only(mod):
     for m, _ in imports(MODS[mod]):
         assert top(m) not in {'fastai', 'keras', 'tensorflow', 'torch'}, f'{mod} imports {m}'
-        if top(m) == 'tlnb': assert m.startswith(('tlnb.core', 'tlnb.plots')), f'{mod} imports {m}: the panels see the core only'
+        if top(m) == 'tlnb': assert m.startswith(('tlnb.core', 'tlnb.plots', 'tlnb.cleaner')), f'{mod} imports {m}: the panels see the core only'
 
 @pytest.mark.parametrize('mod', sorted(MODS))
 def test_no_private_names_across_modules(mod):

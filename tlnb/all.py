@@ -18,11 +18,17 @@ from .core.cache import *
 from .core.lrfind import *
 from .core.contract import *
 from .core.learner import *
+from .core.probe import *
+from .core.interpret import *
+from .core.compare import *
+from .core.cleaning import *
+from .core.predictor import *
 from .fastai_backend.data import *
 from .fastai_backend.models import *
 from .fastai_backend.cache import *
 from .fastai_backend.learner import *
-from .core import data, specs, weights, matrix, similarity, cache, lrfind, contract, learner
-from .fastai_backend import data as fdata, models as fmodels, cache as fcache, learner as flearner
-__all__ = ['Path'] + [n for m in (data, specs, weights, matrix, similarity, cache, lrfind, contract, learner, fdata, fmodels, fcache, flearner)
+from .fastai_backend.export import *
+from .core import data, specs, weights, matrix, similarity, cache, lrfind, contract, learner, probe, interpret, compare, cleaning, predictor
+from .fastai_backend import data as fdata, models as fmodels, cache as fcache, learner as flearner, export as fexport
+__all__ = ['Path'] + [n for m in (data, specs, weights, matrix, similarity, cache, lrfind, contract, learner, probe, interpret, compare, cleaning, predictor, fdata, fmodels, fcache, flearner, fexport)
                       for n in m.__all__]

@@ -12,10 +12,10 @@ from .core.data import digits_folder
 from .core.matrix import STRATEGIES
 from .core.specs import BACKBONES, HEADS
 from .core.contract import TLLearner, export_path
-from .core.learner import tl_learner, tl_load, LAZY_BACKENDS
+from .core.learner import tl_learner, tl_load, check_args, LAZY_BACKENDS
 
 # %% auto #0
-__all__ = ['model_path', 'lr_for', 'report', 'train', 'main']
+__all__ = ['model_path', 'lr_for', 'report', 'train', 'compare', 'main']
 
 # %% ../nbs/50_cli.ipynb #fd27b1d7
 def model_path(out:Path|str|None, # the path asked for, if any
@@ -48,11 +48,11 @@ def report(learn:TLLearner)->str:
 def train(path:Path|str, # image folder: class folders, or train/ and valid/ (or val/)
           strategy:int|str='auto', # auto (size-similarity matrix), 1 / train_all, 2 / partial, 3 / feature_extractor
           epochs:int=3, # one-cycle epochs
-          arch:str='efficientnet_lite0', # a name in `BACKBONES`
-          head:str='fc', # a name in `HEADS`: fc, gap, svm (svm with strategy 3)
+          arch:str='efficientnet_lite0', # a name in `BACKBONES`, or 'auto' (measured: `compare_backbones`)
+          head:str|None=None, # a name in `HEADS`; default: 'linear' for strategy 3, else 'fc' (`DEFAULT_HEADS`)
           size:int|None=None, # image size; default: the backbone's
           bs:int=32, # batch size
-          lr:float=3e-3, # learning rate of the head
+          lr:float|None=None, # peak learning rate of the head; default: the head's own (`HeadSpec.lr`)
           seed:int=42, # seed for a reproducible run
           out:Path|str|None=None, # where to save the exported model; default: ./models/<folder>-<arch>-s<strategy>.<ext>
           overwrite:bool=False, # allow `out` to replace an existing file
@@ -61,14 +61,16 @@ def train(path:Path|str, # image folder: class folders, or train/ and valid/ (or
     "Train on `path`, print the validation accuracy per class, export the model; the learner and where it went."
     suffix = LAZY_BACKENDS[backend].suffix if backend in LAZY_BACKENDS else '.pkl'
     folder = Path(path).expanduser().absolute()
-    default = lambda s: Path('models')/f'{folder.name}-{arch}-s{s}{suffix}'
+    default = lambda s, a=arch: Path('models')/f'{folder.name}-{a}-s{s}{suffix}'
     dest = model_path(out, default('x'), overwrite)  # checked before any work
+    if out is None and default('x').absolute().is_relative_to(folder.resolve()):
+        raise ValueError(f'the model would be saved in ./models, inside the data folder {folder}: run from another folder, or pass --out')
     learn = tl_learner(path, strategy=strategy, arch=arch, head=head, size=size, bs=bs, seed=seed, backend=backend)
-    dest = dest if out is not None else model_path(None, default(learn.strategy.num))
+    dest = dest if out is not None else model_path(None, default(learn.strategy.num, learn.arch))
     print(f'strategy {learn.strategy.num} ({learn.strategy.name}): {learn.strategy.doc}; '
           f'frozen layer groups: {learn.group_names[:learn.frozen] or "none"}')
     t = time.time()
-    learn.fit_one_cycle(epochs, lr_for(learn, lr))
+    learn.fit_one_cycle(epochs, lr_for(learn, lr or HEADS[learn.head].lr))
     print(f'trained {epochs} epochs in {time.time() - t:.0f} s\n{report(learn)}')
     dest.parent.mkdir(parents=True, exist_ok=True)
     learn.export(dest, overwrite=overwrite)
@@ -86,21 +88,46 @@ def _parser()->argparse.ArgumentParser:
         a.add_argument('--strategy', default='auto', help='auto: from the size-similarity matrix (default); ' +
                        '; '.join(f'{k} / {v.name}: {v.doc}' for k, v in STRATEGIES.items()))
         a.add_argument('--epochs', type=int, default=3); a.add_argument('--bs', type=int, default=32)
-        a.add_argument('--arch', default='efficientnet_lite0', help=f'backbone: {", ".join(BACKBONES)}')
+        a.add_argument('--arch', default='efficientnet_lite0', help=f'backbone: {", ".join(BACKBONES)}, or auto (the best base at hand, measured)')
         a.add_argument('--backend', default='fastai', choices=list(LAZY_BACKENDS))
-        a.add_argument('--head', default='fc', choices=list(HEADS), help='classifier on the base (svm: strategy 3 only)')
-        a.add_argument('--lr', type=float, default=3e-3); a.add_argument('--seed', type=int, default=42)
+        a.add_argument('--head', choices=list(HEADS), help="classifier on the base (svm, linear: strategy 3 only); default: linear for strategy 3, else fc")
+        a.add_argument('--lr', type=float, help="the head's peak rate; default: the head's own (fc 3e-3, linear 1e-3)"); a.add_argument('--seed', type=int, default=42)
         a.add_argument('--out', type=Path, help='where to save the model (default: ./models/...)')
         a.add_argument('--overwrite', action='store_true', help='allow --out to replace an existing file')
     t.add_argument('--size', type=int, help="image size (default: the backbone's)")
     d.add_argument('--size', type=int, default=64)
+    c = sub.add_parser('compare', help='measure which pretrained base suits an image folder (a linear probe on its features)')
+    c.add_argument('path', type=Path)
+    c.add_argument('--archs', nargs='+', help='bases to measure (default: every base of the backend)')
+    c.add_argument('--budget', type=float, help='seconds; no base starts after this much time')
+    c.add_argument('--backend', default='fastai', choices=list(LAZY_BACKENDS))
+    c.add_argument('--size', type=int, help="image size for every base (default: each base's own)")
+    c.add_argument('--bs', type=int, default=32); c.add_argument('--seed', type=int, default=42)
+    c.add_argument('--download', action='store_true', help='fetch the weights of downloadable bases that are not on this machine')
+    sub.add_parser('predict', add_help=False, help='label a folder of images with an exported model, into a CSV (tlnb predict -h)')
     return p
+
+def compare(path:Path|str, archs=None, budget=None, backend='fastai', size=None, bs=32, seed=42, download=False)->str:
+    "`tlnb compare`: the table of `compare_backbones`, as text, and the base `arch='auto'` would choose."
+    from tlnb.core.compare import compare_backbones, choose_backbone
+    check_args(size, bs)
+    if not Path(path).expanduser().is_dir(): raise FileNotFoundError(f'{path} does not exist or is not a folder: pass a folder with one sub-folder per class')
+    t = compare_backbones(path, archs, budget, backend, size, bs, seed, download=download)
+    cols = ['arch', 'probe', 'probe_lo', 'probe_hi', 'knn', 'extract_s', 'images_per_s', 'size', 'params_m', 'file_mb', 'imagenet_top1']
+    m, rest = t[t.status == 'measured'], t[t.status != 'measured']
+    lines = [m[cols].to_string(index=False)] + [f'{a}: {s}' for a, s in zip(rest.arch, rest.status)]
+    return '\n'.join(lines + (['choice: ' + choose_backbone(t)[1]] if len(m) else []))
 
 # %% ../nbs/50_cli.ipynb #1c3b6a27
 def main(argv:list[str]|None=None):
     "Entry point of the `tlnb` command."
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ['predict']:  # its own parser and errors: `tlnb.core.predictor`, which needs no training stack
+        from tlnb.core.predictor import predict_main
+        return predict_main(argv[1:])
     a = _parser().parse_args(argv)
     try:
+        if a.cmd == 'compare': return print(compare(a.path, a.archs, a.budget, a.backend, a.size, a.bs, a.seed, a.download))
         path = digits_folder() if a.cmd == 'demo' else a.path
         train(path, a.strategy, a.epochs, a.arch, a.head, a.size, a.bs, a.lr, a.seed, a.out, a.overwrite, a.backend)
     except KeyboardInterrupt: sys.stderr.write('tlnb: interrupted; nothing was saved\n'); sys.exit(130)

@@ -7,6 +7,8 @@ Docs: https://tlnb.github.io/tlnb/panels.html.md"""
 # %% ../nbs/41_panels.ipynb #18632bf8
 from __future__ import annotations
 import html, threading, time
+from base64 import b64encode
+from pathlib import Path
 from dataclasses import replace
 import ipywidgets as W
 from fastcore.basics import patch
@@ -14,11 +16,13 @@ from .core.matrix import QUADRANTS, QUADRANT3_AUG, group_rates
 from .core.similarity import size_similarity
 from .core.lrfind import SUGGESTERS, suggestions
 from .core.contract import TLLearner, Listener, listen, busy
+import tlnb.core.interpret  # noqa: F401 -- `interpret`, `calibrate`, `plot_heatmap` on every learner
 from .plots import Live, LRFinderPlot, TrainingPlot, LRGroupsPlot
+from .cleaner import CleanerPanel
 
 # %% auto #0
-__all__ = ['rate', 'Panel', 'RunProgress', 'FreezePanel', 'QuadrantPanel', 'LRFinderPanel', 'FineTunePanel', 'TLPanel',
-           'tl_panel']
+__all__ = ['rate', 'Panel', 'RunProgress', 'FreezePanel', 'QuadrantPanel', 'LRFinderPanel', 'FineTunePanel', 'ResultsPanel',
+           'TLPanel', 'tl_panel']
 
 # %% ../nbs/41_panels.ipynb #4dcd1e85
 def _error_html(e:Exception)->str: return f'<span style="color:#b00">{type(e).__name__}: {html.escape(str(e))}</span>'
@@ -131,10 +135,12 @@ class QuadrantPanel(Panel):
                       for q in QUADRANTS.values()}
         for n, b in self.cells.items(): b.on_click(lambda _, n=n: self.on_pick(n))
         self.measure, self.info = W.Button(description='Measure', icon='ruler'), W.HTML()
-        self.measure.on_click(lambda _: self.on_measure())
+        self.forecast = W.Button(description='Forecast accuracy', icon='line-chart', tooltip='a linear probe on the base\'s features, cross-validated')
+        self.measure.on_click(lambda _: self.on_measure()); self.forecast.on_click(lambda _: self.on_forecast())
         grid = W.GridBox([W.Label(''), W.Label('different'), W.Label('similar'), W.Label('large'), self.cells[1], self.cells[2],
                           W.Label('small'), self.cells[3], self.cells[4]], layout=W.Layout(grid_template_columns='60px 170px 170px'))
-        self.widget, self.controls = W.VBox([grid, self.info, self.measure]), [*self.cells.values(), self.measure]
+        self.widget, self.controls = W.VBox([grid, self.info, W.HBox([self.measure, self.forecast])]), [*self.cells.values(), self.measure, self.forecast]
+        self._thread = None
         super().__init__(learn)
         self.refresh()
 
@@ -147,9 +153,19 @@ class QuadrantPanel(Panel):
 # %% ../nbs/41_panels.ipynb #c8f54eb7
 @patch
 def _learner_line(self:QuadrantPanel)->str:
-    l = self.learn
+    l, f = self.learn, getattr(self.learn, 'forecast_', None)
+    fc = f'<br>{html.escape(f.summary())}' if f is not None and l.size_similarity is None else ''  # else in the explanation
     return (f'learner: strategy {l.strategy.num} ({l.strategy.name}), {l.frozen} of {len(l.group_names) - 1} base groups frozen, '
-            f'{_fmt(l.trainable_params())} trainable parameters')
+            f'{_fmt(l.trainable_params())} trainable parameters{fc}{_bases_html(l)}')
+
+def _bases_html(learn:TLLearner)->str:
+    "With `arch='auto'`: the bases measured, the chosen one first, as a small table."
+    t = learn.backbones
+    if t is None: return ''
+    rows = ''.join(f'<tr><td>{"<b>" + a + "</b>" if a == learn.arch else a}</td><td>{p:.3f} ({lo:.2f}-{hi:.2f})</td><td>{s:.0f} s</td></tr>'
+                   for a, p, lo, hi, s in zip(t.arch, t.probe, t.probe_lo, t.probe_hi, t.extract_s) if p == p)
+    return (f'<br>base: {learn.arch}, chosen by measuring {int((t.probe == t.probe).sum())} of {len(t)}'
+            f'<table><tr><th>base</th><th>linear probe</th><th>extraction</th></tr>{rows}</table>')
 
 @patch
 def refresh(self:QuadrantPanel):
@@ -172,6 +188,17 @@ def on_pick(self:QuadrantPanel, n:int):
         l.set_augment(QUADRANT3_AUG if q.augment else False)
         l.apply_strategy(q.strategy, frozen=round(q.frozen * (len(l.group_names) - 1)))
     except Exception as e: self.info.value = _error_html(e)
+
+@patch
+def on_forecast(self:QuadrantPanel):
+    "Forecast the accuracy a classifier on the base's features can reach (extracting them once if needed), in a thread."
+    if (what := busy(self.learn)): self.info.value += '<br>' + _note_html(f'the learner is busy with {what}'); return
+    def run():
+        self._enable(False)
+        try: self.learn.forecast(); self.refresh()
+        except Exception as e: self.info.value = _error_html(e)
+        finally: self._enable(True)
+    self._thread = threading.Thread(target=run, daemon=True); self._thread.start()
 
 @patch
 def on_measure(self:QuadrantPanel):
@@ -350,15 +377,99 @@ def static(self:FineTunePanel)->dict:
                          f'<p>rates: {", ".join(f"{n} {rate(r)}" for n, r in zip(self.learn.group_names, self.rates))}</p>' + self.table.value}
 
 # %% ../nbs/41_panels.ipynb #04c8fe66
+def _png(fig)->bytes:
+    import io, matplotlib.pyplot as plt
+    buf = io.BytesIO(); fig.savefig(buf, format='png', bbox_inches='tight', dpi=100); plt.close(fig)
+    return buf.getvalue()
+
+def _picture()->W.Image: return W.Image(format='png', layout=W.Layout(width='auto', display='none'))
+def _show(img:W.Image, png:bytes): img.value, img.layout.display = png, None
+
+class ResultsPanel(Panel):
+    "What the trained model gets right and wrong on the validation set, where it looks, and how far to trust its confidence."
+    def __init__(self, learn:TLLearner, k:int=6):
+        self.k = k
+        self.show_btn = W.Button(description='Show results', icon='table', button_style='primary')
+        self.calib_btn = W.Button(description='Calibrate confidence', icon='balance-scale')
+        self.show_btn.on_click(lambda _: self.on_show()); self.calib_btn.on_click(lambda _: self.on_calibrate())
+        self.status, self.tables = W.HTML(), W.HTML()
+        self.losses_img, self.heat_img, self.rel_img = _picture(), _picture(), _picture()
+        self.pick = W.Dropdown(options=[], description='heat map of', layout=W.Layout(width='420px', display='none'))
+        self.pick.observe(lambda ch: self.on_pick(ch['new']), 'value')
+        self.widget = W.VBox([W.HBox([self.show_btn, self.calib_btn]), self.status, self.tables, self.losses_img,
+                              self.pick, self.heat_img, self.rel_img])
+        self.controls, self.interp, self._thread = [self.show_btn, self.calib_btn], None, None
+        super().__init__(learn)
+    @property
+    def running(self)->bool: "Whether work started here is under way."; return self._thread is not None and self._thread.is_alive()
+    def wait(self, timeout:float|None=None):
+        "Block until the work started by the panel ends."
+        if self._thread: self._thread.join(timeout)
+
+# %% ../nbs/41_panels.ipynb #0e2d9c6c
+@patch
+def _start(self:ResultsPanel, work):
+    if (what := busy(self.learn)): self.status.value = _note_html(f'the learner is busy with {what}: wait for it to end'); return
+    self._enable(False); self.status.value = 'working...'
+    def run():
+        try: work()
+        except Exception as e: self.status.value = _error_html(e)
+        finally: self._enable(True); self.snapshot()
+    self._thread = threading.Thread(target=run, daemon=True); self._thread.start()
+
+@patch
+def on_show(self:ResultsPanel):
+    "Gather the validation predictions and show what they say."
+    def work():
+        it = self.interp = self.learn.interpret()
+        acc = float((it.pred == it.y).mean())
+        cm, rep = it.confusion_matrix(), it.report()
+        self.tables.value = (f'<p>validation accuracy <b>{acc:.4f}</b> on {len(it.y)} images</p><p><b>confusion matrix</b> '
+                             f'(rows: actual, columns: predicted)</p>{cm.to_html()}<p><b>per class</b></p>{rep.to_html()}')
+        _show(self.losses_img, _png(it.plot_top_losses(self.k)))
+        top = it.top_losses(self.k)
+        self.pick.options = [(f'{Path(f).name}: {a} predicted {p}', str(f)) for f, a, p in zip(top.file, top.actual, top.predicted)]
+        self.pick.layout.display = None
+        self.status.value = f'top {len(top)} losses: predicted / actual, loss / probability of the actual class'
+    self._start(work)
+
+@patch
+def on_pick(self:ResultsPanel, file:str|None):
+    "Show where the model looked on `file`."
+    if not file: return
+    try: _show(self.heat_img, _png(self.learn.plot_heatmap(file)))
+    except Exception as e: self.status.value = _error_html(e)
+
+@patch
+def on_calibrate(self:ResultsPanel):
+    "Fit the temperature on the validation set and show the reliability of the confidence before and after."
+    def work():
+        self.learn.temperature = 1.
+        it = self.learn.interpret()
+        c = self.learn.calibrate()
+        _show(self.rel_img, _png(it.plot_reliability(c.temperature)))
+        self.status.value = f'calibrated: {html.escape(str(c))}; predictions now use it'
+    self._start(work)
+
+@patch
+def static(self:ResultsPanel)->dict:
+    imgs = ''.join(f'<img src="data:image/png;base64,{b64encode(i.value).decode()}" style="max-width:600px"/>'
+                   for i in (self.losses_img, self.heat_img, self.rel_img) if i.value)
+    return {'text/html': f'<p>{self.status.value}</p>{self.tables.value}{imgs}'}
+
+# %% ../nbs/41_panels.ipynb #c5891c3d
 class TLPanel(Live):
-    "The quadrant, freeze, LR-finder and fine-tune panels of a learner, in tabs (`widget`); the panels are `panels`."
+    "The quadrant, freeze, LR-finder, fine-tune, results and (for a learner built from a folder) label panels, in tabs (`widget`); the panels are `panels`."
     def __init__(self, learn:TLLearner):
-        ps = self.panels = dict(quadrant=QuadrantPanel(learn), freeze=FreezePanel(learn), lr_find=LRFinderPanel(learn), fine_tune=FineTunePanel(learn))
+        ps = self.panels = dict(quadrant=QuadrantPanel(learn), freeze=FreezePanel(learn), lr_find=LRFinderPanel(learn),
+                                fine_tune=FineTunePanel(learn), results=ResultsPanel(learn))
+        if learn.report is not None: ps['labels'] = CleanerPanel(learn, find=False)
         ps['lr_find'].rate.observe(lambda ch: setattr(ps['fine_tune'].hi, 'value', ch['new']), 'value')
-        self.widget = W.Tab(children=[p.widget for p in ps.values()], titles=['1 Quadrant', '2 Freeze', '3 LR finder', '4 Fine-tune'])
+        titles = ['1 Quadrant', '2 Freeze', '3 LR finder', '4 Fine-tune', '5 Results', '6 Labels'][:len(ps)]
+        self.widget = W.Tab(children=[p.widget for p in ps.values()], titles=titles)
     def static(self)->dict:
         return {'text/html': ''.join(f'<h4>{t}</h4>{p.static()["text/html"]}' for t, p in zip(self.widget.titles, self.panels.values()))}
 
 def tl_panel(learn:TLLearner)->TLPanel:
-    "The quadrant, freeze, LR-finder and fine-tune panels of `learn` in tabs."
+    "The quadrant, freeze, LR-finder, fine-tune, results and label panels of `learn` in tabs."
     return TLPanel(learn)

@@ -42,7 +42,7 @@ MEMORY_ENTRIES = 8 # feature sets kept in memory
 
 class FeatureStore:
     "Feature sets `(x, y)` by key: in memory (the last `MEMORY_ENTRIES`), and on disk when asked."
-    def __init__(self): self.memory = OrderedDict()
+    def __init__(self): self.memory, self.warned = OrderedDict(), set()
 
     def folder(self)->Path: "Where sets kept on disk go."; return tlnb_cache()/'features'
 
@@ -67,7 +67,8 @@ class FeatureStore:
             np.savez(part, x=xy[0], y=xy[1])
             part.replace(d/f'{key}.npz')
         except OSError as e:
-            warnings.warn(f'tlnb: cannot keep features on disk in {d} ({e.strerror or e}); they are kept in memory only')
+            if str(d) not in self.warned: warnings.warn(f'tlnb: cannot keep features on disk in {d} ({e.strerror or e}); they are kept in memory only')
+            self.warned.add(str(d))
 
     def get(self, key:str, # from `feature_key`
             make:Callable[[], tuple], # computes `(x, y)` when they are not kept

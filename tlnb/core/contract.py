@@ -17,9 +17,9 @@ from .specs import get_head
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['DIVERGE_FACTOR', 'TLLearner', 'complete', 'Listener', 'listen', 'unlisten', 'tell', 'listening', 'LearnerBusy',
-           'running', 'busy', 'request_stop', 'TrainingDiverged', 'diverged', 'stop_requested', 'kept_message',
-           'diverged_message', 'export_path', 'write_atomically']
+__all__ = ['DIVERGE_FACTOR', 'TLLearner', 'complete', 'calibrated', 'Listener', 'listen', 'unlisten', 'tell', 'listening',
+           'LearnerBusy', 'running', 'busy', 'request_stop', 'TrainingDiverged', 'diverged', 'stop_requested',
+           'kept_message', 'diverged_message', 'export_path', 'write_atomically']
 
 # %% ../../nbs/07_core.contract.ipynb #8d954f78
 class TLLearner(metaclass=ABCMeta): # not `ABC`, whose empty `__slots__` stops fastai storing its attributes
@@ -59,9 +59,19 @@ class TLLearner(metaclass=ABCMeta): # not `ABC`, whose empty `__slots__` stops f
     @abstractmethod
     def probs(self, split:str='valid')->tuple[np.ndarray, np.ndarray]: "Class probabilities and targets of 'train' or 'valid', as arrays."
     @abstractmethod
-    def features(self, split:str='train')->tuple[np.ndarray, np.ndarray]: "Pooled `[max, avg]` features of the frozen base and the targets (cached)."
+    def features(self, split:str='train', passes:int|None=None)->tuple[np.ndarray, np.ndarray]:
+        "Pooled `[max, avg]` features of the base and the targets of 'train' or 'valid' (cached); `passes=1`: no augmentation."
     @abstractmethod
-    def predict(self, item)->tuple: "Class name, class index and probabilities for one image (a file or a PIL image)."
+    def predict(self, item)->tuple: "Class name (`None` below `threshold`), class index and probabilities for one image (a file or a PIL image)."
+    @abstractmethod
+    def files(self, split:str='valid')->list: "The image files of 'train' or 'valid', in the order of `probs`."
+    @abstractmethod
+    def heatmap(self, item)->tuple: "Where the model looked for one image: (the image as an array, a map in [0, 1] of its size, the predicted class)."
+    @abstractmethod
+    def set_head_weights(self, W:np.ndarray, b:np.ndarray): "Write `W` (classes × pooled features) and `b` into a one-layer head."
+    backbones = None # with `arch='auto'`: the `compare_backbones` table the base was chosen from
+    temperature:float = 1. # the probabilities' logits are divided by this (see `calibrate` in `tlnb.core.interpret`)
+    threshold:float|None = None # `predict` abstains (label `None`) when the top probability is below this
     @abstractmethod
     def export(self, fname:Path|str, overwrite:bool=False)->Path: "Save the learner to `fname` (see `export_path`)."
 
@@ -97,6 +107,19 @@ def apply_strategy(self:TLLearner, strategy=None, # new strategy (number or name
     self.strategy, self.train_bn = s, not s.bn_frozen
     self.freeze_to(k)
     return self
+
+def calibrated(p:np.ndarray, temperature:float=1.)->np.ndarray:
+    "Probabilities `p` with their logits divided by `temperature` (`softmax(z / T)` is `p ** (1 / T)` renormalised)."
+    if temperature == 1: return p
+    lp = np.log(np.clip(np.asarray(p, dtype='float64'), 1e-12, 1)) / temperature
+    e = np.exp(lp - lp.max(-1, keepdims=True))
+    return (e / e.sum(-1, keepdims=True)).astype(np.asarray(p).dtype)
+
+@patch
+def decide(self:TLLearner, p:np.ndarray)->tuple:
+    "Label (`None` when the top probability is below `threshold`) and index of one prediction's probabilities `p`."
+    i = int(np.argmax(p))
+    return (None if self.threshold is not None and float(p[i]) < self.threshold else self.vocab[i]), i
 
 @patch
 def class_accuracy(self:TLLearner, split:str='valid')->dict[str, float]:

@@ -106,9 +106,10 @@ def split_roots(path:Path)->dict[str,Path]:
     return {s: ps[0] for s, ps in found.items() if ps}
 
 # %% ../../nbs/00_core.data.ipynb #55250509
-def _walk(d:Path, skipped:list, seen:set|None=None)->list[Path]:
+def _walk(d:Path, skipped:list, seen:set|None=None, top:str|None=None)->list[Path]:
     "Files under `d` (links followed once), appending what cannot be searched, with the reason, to `skipped`."
     seen = seen if seen is not None else {os.path.realpath(d)}
+    top = top or os.path.realpath(d)  # the data folder: a link back into it would count its images twice
     try: entries = sorted(os.scandir(d), key=lambda e: e.name)
     except OSError as e: skipped.append((d, f'folder cannot be read ({e.strerror}): not searched')); return []
     files = []
@@ -119,9 +120,11 @@ def _walk(d:Path, skipped:list, seen:set|None=None)->list[Path]:
             files.append(p)
             continue
         real = os.path.realpath(p)
+        inside = e.is_symlink() and (Path(real).is_relative_to(top) or Path(top).is_relative_to(real))
         if _hidden(p): skipped.append((p, 'hidden or system folder (thumbnails, metadata): not searched'))
         elif real in seen: skipped.append((p, 'link to a folder already searched (a loop): not searched again'))
-        else: files += _walk(p, skipped, seen | {real})
+        elif inside: skipped.append((p, 'link to a folder of this data set: not followed (its images would count twice, or under two classes)'))
+        else: files += _walk(p, skipped, seen | {real}, top)
     return files
 
 # %% ../../nbs/00_core.data.ipynb #c914da2c
@@ -158,14 +161,14 @@ class FolderReport:
     __repr__ = __str__
 
 # %% ../../nbs/00_core.data.ipynb #4bdd7cfe
-def _class_files(root:Path, skipped:list)->dict[str,list[Path]]:
-    "Files under each class folder of `root` (any depth); stray files, hidden folders and broken links appended to `skipped`."
+def _class_files(root:Path, skipped:list, top:str)->dict[str,list[Path]]:
+    "Files under each class folder of `root` (any depth) in data folder `top`; stray files, hidden folders, broken links to `skipped`."
     classes = {}
     for d in sorted(root.iterdir()):
         if d.is_symlink() and not d.exists(): skipped.append((d, f'broken link (to {os.readlink(d)}, which does not exist)'))
         elif not d.is_dir(): skipped.append((d, 'not inside a class folder'))
         elif _hidden(d): skipped.append((d, 'hidden or system folder (thumbnails, metadata): not searched'))
-        elif not _model_dir(d): classes[d.name] = _walk(d, skipped)
+        elif not _model_dir(d): classes[d.name] = _walk(d, skipped, top=top)
     return classes
 
 def _beside_splits(path:Path, roots:dict, skipped:list):
@@ -183,13 +186,20 @@ def _check_all(files:list[Path], n_workers:int|None=None)->list[str|None]:
     with ThreadPoolExecutor(n_workers or min(16, (os.cpu_count() or 1) * 2)) as ex: return list(ex.map(check_image, files))
 
 # %% ../../nbs/00_core.data.ipynb #62e3a9a4
-def _check_classes(root:Path, found:dict, classes:list|None):
+def _why_empty(d:Path, skipped:list)->str:
+    "Why class folder `d` has no usable image: the files left out there, or that it is empty."
+    out = [(f, w) for f, w in skipped if f.is_relative_to(d)]
+    if not out: return f'{d.name}/ is empty: add its images, or remove the folder'
+    more = f' (and {len(out) - 3} more)' if len(out) > 3 else ''
+    return f'{d.name}/ holds no usable image: ' + '; '.join(f'{f.relative_to(d)}: {w}' for f, w in out[:3]) + more
+
+def _check_classes(root:Path, found:dict, classes:list|None, skipped:list):
     "Raise a clear error for a split with too few classes, an empty class, or classes unknown to `train`."
     if classes is None and len(found) < 2:
         raise ValueError(f'{root} has {len(found)} class folder(s) {sorted(found)}; tlnb needs at least 2: '
                          'put the images of each class in its own sub-folder')
     if empty := [c for c, v in found.items() if not v]:
-        raise ValueError(f'{root}: class folder(s) {empty} have no usable images (see the files left out above)')
+        raise ValueError(f'{root}: class folder(s) {sorted(empty)} have no usable images: ' + ' | '.join(_why_empty(root/c, skipped) for c in empty))
     if classes is not None and (extra := sorted(set(found) - set(classes))):
         raise ValueError(f'{root}: class folder(s) {extra} are not in the training folder; the classes there are {classes}')
 
@@ -202,7 +212,7 @@ def scan_folder(path:Path|str, # folder of class folders, or with train/ and val
     if not path.is_dir(): raise FileNotFoundError(f'{path} does not exist or is not a folder: pass a folder with one sub-folder per class')
     roots, found, skipped = split_roots(path), {}, []
     if roots['train'] != path: _beside_splits(path, roots, skipped)
-    for s, root in roots.items(): found[s] = _class_files(root, skipped)
+    for s, root in roots.items(): found[s] = _class_files(root, skipped, os.path.realpath(path))
     files = [(s, c, f) for s in found for c, fs in found[s].items() for f in fs]
     why = _check_all([f for *_, f in files], n_workers)
     skipped = sorted(skipped + [(f, w) for (*_, f), w in zip(files, why) if w])
@@ -211,7 +221,7 @@ def scan_folder(path:Path|str, # folder of class folders, or with train/ and val
         if not w: usable[s][c].append(f)
     classes = None
     for s, root in roots.items():
-        if s != 'test' or usable[s]: _check_classes(root, usable[s], classes)
+        if s != 'test' or usable[s]: _check_classes(root, usable[s], classes, skipped)
         classes = classes or sorted(usable[s])
     return FolderReport(path, classes, {s: [(f, c) for c, fs in v.items() for f in fs] for s, v in usable.items()}, skipped)
 

@@ -13,9 +13,10 @@ from pathlib import Path
 import pandas as pd
 from .data import FolderReport, Split, scan_folder, split_items
 from .matrix import Strategy, get_strategy, QUADRANT3_AUG, SMALL_LIMIT, SizeSimilarity
-from .specs import BackboneSpec, HeadSpec, Registry, NotAvailable, get_backbone, get_head, HEADS
+from .specs import BackboneSpec, HeadSpec, Registry, NotAvailable, get_backbone, get_head, HEADS, DEFAULT_HEADS
 from .similarity import size_similarity
 from .contract import TLLearner
+import tlnb.core.probe, tlnb.core.interpret  # noqa: F401 -- their verbs (`forecast`, `interpret`, `calibrate`) on every learner
 
 # %% auto #0
 __all__ = ['BACKENDS', 'LAZY_BACKENDS', 'Backend', 'BackendSource', 'get_backend', 'check_args', 'batch_size', 'tl_learner',
@@ -58,8 +59,8 @@ class BackendSource:
     install:str # what to run when its framework is missing
     suffix:str # extension of its exported learners
 
-LAZY_BACKENDS = {'fastai': BackendSource('tlnb.fastai_backend.learner', 'pip install tlnb', '.pkl'),
-                 'keras': BackendSource('tlnb.keras_backend.learner', "pip install 'tlnb[keras]'", '.keras')} # name -> where it lives
+LAZY_BACKENDS = {'fastai': BackendSource('tlnb.fastai_backend.export', 'pip install tlnb', '.pkl'),
+                 'keras': BackendSource('tlnb.keras_backend.export', "pip install 'tlnb[keras]'", '.keras')} # name -> where it lives (the last module: the learner and its `export_model`)
 
 def get_backend(name:str)->Backend:
     "The backend called `name`, imported on first use."
@@ -75,13 +76,15 @@ def _positive_int(name:str, v, allow_none:bool=False):
     if v is None and allow_none: return
     if type(v) is not int or v < 1: raise ValueError(f'{name}={v!r}: must be a whole number of at least 1')
 
-def check_args(size:int|None=None, bs:int=32, cache:bool|str=True, valid_pct:float=0.2):
-    "Raise a clear error for an image size, batch size, cache mode or validation share no run can use."
+def check_args(size:int|None=None, bs:int=32, cache:bool|str=True, valid_pct:float=0.2, weights:Path|str|None=None):
+    "Raise a clear error for an image size, batch size, cache mode, validation share or weights file no run can use."
     _positive_int('size', size, allow_none=True)
     _positive_int('bs', bs)
     if size is not None and size < 16: raise ValueError(f'size={size}: images smaller than 16 px cannot go through a pretrained base; use at least 32')
     if cache not in (True, False, 'memory', 'disk'): raise ValueError(f"cache={cache!r}: use True (memory), 'disk' (kept across sessions) or False")
     if not 0 < valid_pct < 1: raise ValueError(f'valid_pct={valid_pct!r}: the share of images held out must be between 0 and 1')
+    if weights is not None and not Path(weights).expanduser().is_file():
+        raise FileNotFoundError(f'weights file {weights} does not exist: pass the path of a weights file, or leave weights=None for the published ones')
 
 def batch_size(bs:int, n_train:int, verbose:bool=True)->int:
     "`bs`, or the number of training images when there are fewer, so that an epoch has at least one batch."
@@ -108,14 +111,14 @@ def _auto(split:Split, similar, small, verbose)->SizeSimilarity:
 # %% ../../nbs/08_core.learner.ipynb #4379030e
 def tl_learner(data:Path|str|FolderReport|Split, # image folder, its report or split, or a backend's data (`DataLoaders`, `KerasData`)
                strategy:int|str|Strategy='auto', # 'auto' (size-similarity matrix), 1 / 'train_all', 2 / 'partial', 3 / 'feature_extractor'
-               arch:str|BackboneSpec='efficientnet_lite0', # a name in `BACKBONES`
+               arch:str|BackboneSpec='efficientnet_lite0', # a name in `BACKBONES`, or 'auto': the best base at hand, measured (`compare_backbones`)
                backend:str='fastai', # 'fastai' or 'keras' (see `BACKENDS`)
                frozen:int|None=None, # base layer groups kept frozen; default: the matrix's depth for the strategy
                similar:bool|None=None, # with 'auto': say whether the data are like ImageNet instead of measuring
                small:bool|None=None, # say whether the data are small (< 1000 images per class) instead of counting
                pretrained:bool=True, # ImageNet weights; `False` starts from random weights
                weights:Path|str|None=None, # a local weights file instead of the published one
-               head:str='fc', # classifier on top: 'fc', 'gap' or 'svm' (strategy 3 only); see `HEADS`
+               head:str|None=None, # classifier on top: 'fc', 'gap', 'svm' or 'linear' (3 only); default `DEFAULT_HEADS`: 'linear' for 3, else 'fc'
                head_kwargs:dict|None=None, # for the head (fc: `lin_ftrs` hidden sizes, `ps` dropout)
                cache:bool|str=True, # strategy 3: train the head on features computed once; 'disk' keeps them across sessions
                seed:int|None=None, # seed everything (split, head init, shuffling) for a reproducible run
@@ -126,23 +129,32 @@ def tl_learner(data:Path|str|FolderReport|Split, # image folder, its report or s
                **kwargs, # passed to the backend's learner (fastai: `metrics`, `cbs`, `wd`, ...; Keras: `wd`, `passes`)
               )->TLLearner:
     "A learner for `data` on a pretrained base, frozen as `strategy` (or the size-similarity matrix) says."
-    be, bb = get_backend(backend), get_backbone(arch)
-    check_args(size, bs, cache, valid_pct)
+    check_args(size, bs, cache, valid_pct, weights)  # before any work: the values, the folder, then the framework
     if strategy != 'auto': strategy = get_strategy(strategy)
-    be.check(bb, HEADS[head] if isinstance(head, str) else head)
-    if strategy != 'auto': get_head(head, strategy.num)
+    bb = None if arch == 'auto' else get_backbone(arch)
+    if isinstance(data, (str, Path)) and not Path(data).expanduser().is_dir():
+        raise FileNotFoundError(f'{data} does not exist or is not a folder: pass a folder with one sub-folder per class')
+    be = get_backend(backend)
+    if head is not None and bb is not None: be.check(bb, HEADS[head] if isinstance(head, str) else head)
+    if strategy != 'auto' and head is not None: get_head(head, strategy.num)
     split, own = _split(data, be, valid_pct, 42 if seed is None else seed, verbose)
     if verbose and split.notes: print('\n'.join(f'tlnb: note: {n}' for n in split.notes))
+    table = None
+    if bb is None:  # arch='auto'
+        from tlnb.core.compare import auto_arch  # compare builds learners with this function
+        arch, table = auto_arch(split, be.name, size, bs, seed, verbose=verbose)
+        bb = get_backbone(arch)
     ss = _auto(split, similar, small, verbose) if strategy == 'auto' else None
     if ss: strategy = get_strategy(ss.strategy)
-    h = get_head(head, strategy.num)
+    h = get_head(DEFAULT_HEADS[strategy.num] if head is None else head, strategy.num)
+    be.check(bb, h)
     aug = QUADRANT3_AUG if ss and ss.quadrant.augment else False
     dls = be.data(own if own is not None else split, size or bb.size, batch_size(bs, len(split.train), verbose), 42 if seed is None else seed, aug)
     if seed is not None: be.seed(seed, dls)
     small = ss.small if ss else small if small is not None else statistics.median(split.report.per_class.values()) < SMALL_LIMIT
     learn = be.learner(dls, strategy, bb, h, small, frozen=frozen, pretrained=pretrained, weights=weights,
                        head_kwargs=head_kwargs, cache=cache, **kwargs)
-    learn.size_similarity = ss
+    learn.size_similarity, learn.backbones = ss, table
     return learn
 
 # %% ../../nbs/08_core.learner.ipynb #5e1484f3
@@ -162,7 +174,7 @@ def tl_load(fname:Path|str)->TLLearner:
 def compare_heads(data:Path|str|FolderReport|Split, # image folder, its report or split
                   heads:tuple=tuple(HEADS), # names in `HEADS`
                   epochs:int=10, # one-cycle epochs for each head
-                  lr:float=3e-3, # learning rate
+                  lr:float|None=None, # peak one-cycle rate; default: each head's own (`HeadSpec.lr`)
                   seed:int=42, # the same seed for every head
                   arch:str='efficientnet_lite0', # a name in `BACKBONES`
                   backend:str='fastai', # 'fastai' or 'keras'
@@ -176,6 +188,6 @@ def compare_heads(data:Path|str|FolderReport|Split, # image folder, its report o
         learn = tl_learner(data, strategy=3, arch=arch, head=h, seed=seed, backend=backend, verbose=False, **kwargs)
         learn.features('train'), learn.features('valid')  # extraction is not any head's training time
         t = time.perf_counter()
-        with learn.quiet(): learn.fit_one_cycle(epochs, lr)
+        with learn.quiet(): learn.fit_one_cycle(epochs, lr or HEADS[h].lr)
         rows.append(dict(head=h, accuracy=round(float(learn.validate()[1]), 4), seconds=round(time.perf_counter() - t, 2)))
     return pd.DataFrame(rows)

@@ -107,6 +107,7 @@ class SizeSimilarity:
     similarity:float|None = None # exp(-feature shift), None when not measured
     n_measured:int = 0 # images the similarity was measured on
     given:tuple = () # the axes the user set instead of measuring: 'small', 'similar'
+    forecast:object = None # the learner's `Forecast`, once made (`tlnb.core.probe`)
 
     @property
     def quadrant(self)->Quadrant: "Its cell of the matrix."; return quadrant(self.small, self.similar)
@@ -139,8 +140,9 @@ def _summary(self:SizeSimilarity)->str:
     return f'quadrant {self.quadrant.num}: data {_size_words(self)} and {_sim_words(self)} -> strategy {self.strategy}'
 
 def _explanation(self:SizeSimilarity)->str:
-    "The advice in plain English."
-    return f'{self.summary()}.\n{_WHY[self.quadrant.num]} So: {self.quadrant.doc}.'
+    "The advice in plain English (and the forecast, once made)."
+    f = f'\n{self.forecast.summary()}.' if self.forecast is not None else ''
+    return f'{self.summary()}.\n{_WHY[self.quadrant.num]} So: {self.quadrant.doc}.{f}'
 
 def _repr_md(self:SizeSimilarity)->str:
     def cell(sm, si):

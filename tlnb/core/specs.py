@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # %% auto #0
-__all__ = ['GROUPS', 'IMAGENET_STATS', 'BACKBONES', 'HEADS', 'NotAvailable', 'Registry', 'Weights', 'TorchRecipe', 'KerasRecipe',
-           'BackboneSpec', 'get_backbone', 'HeadSpec', 'get_head']
+__all__ = ['GROUPS', 'IMAGENET_STATS', 'BACKBONES', 'HEADS', 'DEFAULT_HEADS', 'NotAvailable', 'Registry', 'Weights',
+           'TorchRecipe', 'KerasRecipe', 'BackboneSpec', 'get_backbone', 'HeadSpec', 'get_head']
 
 # %% ../../nbs/01_core.specs.ipynb #24bf3ddf
 class NotAvailable(ValueError):
@@ -142,13 +142,18 @@ class HeadSpec:
     concat:bool # concat `[max, avg]` pooling, else average pooling
     loss:str = 'cross_entropy' # 'cross_entropy' (softmax) or 'hinge' (multi-class squared hinge)
     strategies:tuple = (1, 2, 3) # strategies it makes sense with
+    warm:bool = False # one linear layer started at the linear probe's solution before its first fit (see `warm_start`)
+    lr:float = 3e-3 # the one-cycle peak rate that suits it: the CLI's and `compare_heads`' default
 
 HEADS = Registry('head') # name -> `HeadSpec`
 for _h in (HeadSpec('fc', 'fully-connected layers with BatchNorm and dropout on concat pooling, then softmax (fastai)', True),
            HeadSpec('gap', 'global average pooling feeding the softmax layer directly (Lin et al.)', False),
            HeadSpec('svm', 'a linear SVM (squared hinge loss, L2) on the average-pooled features of the frozen base', False,
-                    'hinge', strategies=(3,))):
+                    'hinge', strategies=(3,)),
+           HeadSpec('linear', 'a softmax layer on concat pooling, started at the linear probe (logistic regression on the '
+                    'standardised features of the frozen base), then fine-tuned', True, strategies=(3,), warm=True, lr=1e-3)):
     HEADS.register(_h)
+DEFAULT_HEADS = {1: 'fc', 2: 'fc', 3: 'linear'} # strategy number -> the head `tl_learner` builds unless told
 
 # %% ../../nbs/01_core.specs.ipynb #471a85a9
 def get_head(name:str|HeadSpec, strategy:int)->HeadSpec:

@@ -61,10 +61,11 @@ class FeatureCache(Callback):
         "Whether the base is frozen as a fixed function (no trainable parameter, BatchNorm frozen)."
         return self.enabled and not self.learn.train_bn and not any(p.requires_grad for p in self.learn.model[0].parameters())
 
-    def features(self, split:int)->tuple[np.ndarray, np.ndarray]:
-        "The cached features and targets of the training (0) or validation (1) set."
+    def features(self, split:int, passes:int|None=None)->tuple[np.ndarray, np.ndarray]:
+        "The cached features and targets of the training (0) or validation (1) set; `passes=1`: one pass, not augmented."
         dl, base = self.learn.dls[split], self.learn.model[0]
-        n = (self.passes or 4) if split == 0 and has_random_tfms(dl) else 1
+        if passes == 1 and has_random_tfms(dl): dl = self.learn.dls.test_dl(dl.items, with_labels=True)  # validation transforms
+        n = passes or ((self.passes or 4) if split == 0 and has_random_tfms(dl) else 1)
         show = any(isinstance(c, ProgressCallback) for c in self.learn.cbs)  # a progress bar unless the learner runs without
         return FEATURES.get(cache_key(dl, getattr(self.learn, 'arch', ''), base, n), lambda: extract_features(base, dl, n, show), self.disk)
 

@@ -6,7 +6,7 @@ Docs: https://tlnb.github.io/tlnb/fastai_backend.learner.html.md"""
 
 # %% ../../nbs/13_fastai_backend.learner.ipynb #2450dccc
 from __future__ import annotations
-import copy, pickle, random, warnings
+import copy, pickle, random, warnings, zipfile
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
@@ -14,9 +14,11 @@ import numpy as np
 from ..core.specs import GROUPS, BackboneSpec, HeadSpec
 from ..core.matrix import Strategy
 from ..core.contract import (TLLearner, complete, running, tell, stop_requested, diverged, kept_message, diverged_message, TrainingDiverged,
-                                export_path, write_atomically)
+                                export_path, write_atomically, calibrated)
 from ..core.learner import Backend, BACKENDS
 from ..core.lrfind import lr_find_result
+from ..core.probe import warm_start
+from ..core.data import load_rgb
 from ..core.noise import quiet
 quiet('fastai')
 import torch
@@ -62,8 +64,9 @@ class RunControl(Callback):
         if self.finding: return
         self.start = self.start if self.start is not None else now
         if diverged(now, self.start):
-            self.restore(); self.status = 'failed'
-            raise TrainingDiverged(diverged_message(now, self.start, self.opt.hypers[-1]['lr'], self.done))
+            self.restore(); self.status = 'failed'  # fastai would wrap an error raised here: cancel, and `fit` raises it
+            self.error = diverged_message(now, self.start, f"{self.opt.hypers[-1]['lr']:.2g}", self.done)
+            raise CancelFitException()
 
     def after_epoch(self):
         if not self.fitting or self.finding: return
@@ -148,9 +151,13 @@ def set_augment(self:FastaiLearner, aug:bool|dict):
 @patch
 def fit(self:FastaiLearner, n_epoch:int, lr=None, wd=None, cbs=None, reset_opt=False, start_epoch=0):
     "fastai's `fit`, held for the run; interrupted, it puts back the weights of the last finished epoch and says so."
+    warm_start(self)
     with running(self, 'fit'):
         self.in_fit = True
-        try: return Learner.fit(self, n_epoch, lr, wd, cbs, reset_opt, start_epoch)
+        try:
+            res = Learner.fit(self, n_epoch, lr, wd, cbs, reset_opt, start_epoch)
+            if self.run_control.status == 'failed': raise TrainingDiverged(self.run_control.error)
+            return res
         except KeyboardInterrupt:
             rc = self.run_control
             rc.restore(); rc.kept = None
@@ -170,6 +177,7 @@ def _numpy_method(f):
 def lr_find(self:FastaiLearner, start_lr:float=1e-7, end_lr:float=10, num_it:int=100, stop_div:bool=True, show_plot:bool=True,
             suggest_funcs=('valley',)):
     "Sweep the learning rate, record the loss, restore the weights; the suggested rates (`suggest_funcs`: names or functions)."
+    warm_start(self)
     with running(self, 'lr_find'), self.no_logging():
         self.fit(num_it // len(self.dls.train) + 1, cbs=MemoryLRFinder(start_lr, end_lr, num_it, stop_div))
     return lr_find_result(*self.lr_curve(), num_it, tuple(_numpy_method(f) for f in suggest_funcs), show_plot)
@@ -198,20 +206,51 @@ def probs(self:FastaiLearner, split:str='valid')->tuple[np.ndarray, np.ndarray]:
         self.model.eval()
         with running(self, 'probs'), torch.no_grad():
             out = torch.cat([self.model(torch.from_numpy(x[j:j + 512])) for j in range(0, len(x), 512)])
-        return getattr(self.loss_func, 'activation', lambda o: o.softmax(-1))(out).numpy(), y
+        return calibrated(getattr(self.loss_func, 'activation', lambda o: o.softmax(-1))(out).numpy(), self.temperature), y
     with self.quiet(): p, y = self.get_preds(ds_idx=i)
-    return p.numpy(), y.numpy()
+    return calibrated(p.numpy(), self.temperature), y.numpy()
 
 @patch
-def features(self:FastaiLearner, split:str='train')->tuple[np.ndarray, np.ndarray]:
-    "Pooled `[max, avg]` features of the base and the targets of `split` ('train' or 'valid'), computed once and kept."
-    with running(self, 'features'): return self.feature_cache.features({'train': 0, 'valid': 1}[split])
+def features(self:FastaiLearner, split:str='train', passes:int|None=None)->tuple[np.ndarray, np.ndarray]:
+    "Pooled `[max, avg]` features of the base and the targets of `split` ('train' or 'valid'), computed once and kept; `passes=1`: no augmentation."
+    with running(self, 'features'): return self.feature_cache.features({'train': 0, 'valid': 1}[split], passes)
 
 # %% ../../nbs/13_fastai_backend.learner.ipynb #f3b47bf6
 @patch
 def predict(self:FastaiLearner, item, rm_type_tfms=None, with_input=False):
-    "fastai's `predict`; a file may be given as a string too."
-    return Learner.predict(self, Path(item) if isinstance(item, str) else item, rm_type_tfms, with_input)
+    "fastai's `predict` (a file may be given as a string too), with the learner's temperature, abstaining below its threshold."
+    res = Learner.predict(self, Path(item) if isinstance(item, str) else item, rm_type_tfms, with_input)
+    if self.temperature == 1 and self.threshold is None: return res
+    p = torch.from_numpy(calibrated(res[-1].numpy(), self.temperature))
+    label, i = self.decide(p.numpy())
+    return (*res[:-3], label, torch.tensor(i), p)
+
+@patch
+def files(self:FastaiLearner, split:str='valid')->list[Path]:
+    "The image files of 'train' or 'valid', in the order of `probs`."
+    return [Path(f) for f in self.dls[{'train': 0, 'valid': 1}[split]].items]
+
+# %% ../../nbs/13_fastai_backend.learner.ipynb #4c244a0a
+@patch
+def heatmap(self:FastaiLearner, item)->tuple[np.ndarray, np.ndarray, str]:
+    "The image (as the model sees it, resized), a Grad-CAM map of its size in [0, 1], and the predicted class."
+    from captum.attr import LayerGradCam, LayerAttribution
+    item = Path(item) if isinstance(item, str) else item
+    with running(self, 'heatmap'):
+        x = self.dls.test_dl([item]).one_batch()[0].as_subclass(torch.Tensor).requires_grad_(True)
+        self.model.eval()
+        i = int(self.model(x).argmax(1))
+        cam = LayerGradCam(self.model, self.model[0][-1]).attribute(x, target=i, relu_attributions=True)
+        cam = LayerAttribution.interpolate(cam, x.shape[-2:], interpolate_mode='bilinear')[0, 0].detach().numpy()
+    img = np.asarray((load_rgb(item) if isinstance(item, Path) else item.convert('RGB')).resize(x.shape[-2:][::-1]))
+    return img, cam / cam.max() if cam.max() > 0 else cam, self.vocab[i]
+
+@patch
+def set_head_weights(self:FastaiLearner, W:np.ndarray, b:np.ndarray):
+    "Write `W` (classes × pooled features) and `b` into a one-layer head (`linear`, `gap`)."
+    lin = self.model[1].classifier
+    if not isinstance(lin, torch.nn.Linear): raise ValueError(f'the {self.head!r} head is not one linear layer; its weights cannot be set')
+    with torch.no_grad(): lin.weight.copy_(torch.as_tensor(W)), lin.bias.copy_(torch.as_tensor(b))
 
 # %% ../../nbs/13_fastai_backend.learner.ipynb #ff880665
 @patch
@@ -238,6 +277,7 @@ def fastai_learner(dls:DataLoaders, strategy:Strategy, bb:BackboneSpec, head:Hea
                           splitter=group_splitter, metrics=metrics or [accuracy, error_rate], path=Path('.'),
                           cbs=[BnFreeze(), fc, RunControl()] + list(cbs or []), **kwargs)
     learn.arch, learn.strategy, learn.small, learn.head, learn.size = bb.name, strategy, small, head.name, _image_size(dls)
+    learn.warmed = False  # a warm head starts at the linear probe before its first fit
     return learn.apply_strategy(frozen=frozen)
 
 # %% ../../nbs/13_fastai_backend.learner.ipynb #ba42e085
@@ -255,14 +295,10 @@ class FastaiBackend(Backend):
         set_seed(seed, reproducible=True)
         for dl in dls.loaders: dl.rng = random.Random(seed)
     def load(self, fname:Path)->FastaiLearner:
+        with zipfile.ZipFile(fname) as z:  # torch does not check the archive's checksums: a damaged byte would load quietly
+            if (bad := z.testzip()) is not None: raise ValueError(f'{fname}: {bad} is damaged (its checksum does not match)')
         with warnings.catch_warnings():  # fastai's reminder that a pickle runs code: `tl_load` says so in its docs
             warnings.filterwarnings('ignore', message='.*insecure pickle.*')
             return load_learner(fname)
 
 BACKENDS.register(FastaiBackend())
-
-# %% ../../nbs/13_fastai_backend.learner.ipynb #ae180d41
-@patch
-def predict(self:FastaiLearner, item, rm_type_tfms=None, with_input=False):
-    "fastai's `predict`; a file may be given as a string too."
-    return Learner.predict(self, Path(item) if isinstance(item, str) else item, rm_type_tfms, with_input)

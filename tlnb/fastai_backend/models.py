@@ -61,6 +61,7 @@ HEAD_LAYERS = Registry('head', ' for the fastai backend') # head name -> (n_feat
 HEAD_LAYERS.register(_fc, 'fc')
 HEAD_LAYERS.register(lambda nf, n_out: nn.Linear(nf, n_out), 'gap')
 HEAD_LAYERS.register(lambda nf, n_out: nn.Sequential(nn.BatchNorm1d(nf), nn.Linear(nf, n_out)), 'svm')
+HEAD_LAYERS.register(lambda nf, n_out: nn.Linear(nf, n_out), 'linear')
 
 def make_head(head:HeadSpec, n_features:int, n_out:int, **kwargs)->TLHead:
     "A new `TLHead` of kind `head` for a base with `n_features` channels and `n_out` classes."

@@ -17,9 +17,10 @@ from ..core.specs import GROUPS, BackboneSpec, HeadSpec, Registry, HEADS, get_ba
 from ..core.matrix import Strategy, get_strategy, group_rates, QUADRANT3_AUG
 from ..core.cache import FEATURES, files_sig, weights_digest, feature_key
 from ..core.contract import (TLLearner, complete, running, tell, stop_requested, diverged, kept_message, diverged_message, TrainingDiverged,
-                                export_path, write_atomically)
+                                export_path, write_atomically, calibrated)
 from ..core.learner import Backend, BACKENDS
 from ..core.lrfind import lr_find_result
+from ..core.probe import warm_start
 from .backbones import keras_base, group_layers, Preprocess
 from .data import KerasData, keras_data, keras_aug, ArrayBatches, ImageBatches, load_image
 from .optim import GroupAdam, OneCycle, ExpSweep, variable_rates
@@ -52,6 +53,7 @@ KERAS_HEADS = Registry('head', ' for the Keras backend') # head name -> (n_out, 
 KERAS_HEADS.register(_fc, 'fc')
 KERAS_HEADS.register(lambda n_out: [_dense(n_out)], 'gap')
 KERAS_HEADS.register(lambda n_out: [_bn(), _dense(n_out)], 'svm')
+KERAS_HEADS.register(lambda n_out: [_dense(n_out)], 'linear')
 KERAS_LOSSES = {'cross_entropy': lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True), 'hinge': lambda: hinge_loss}
 
 # %% ../../nbs/23_keras_backend.learner.ipynb #fc243cc7
@@ -172,10 +174,10 @@ def _extract(self:KerasLearner, ds:ImageBatches, passes:int)->tuple[np.ndarray, 
     return np.concatenate([fm.predict(ds, verbose=0) for _ in range(passes)]), np.tile(ds.y, passes)
 
 @patch
-def features(self:KerasLearner, split:str='train')->tuple[np.ndarray, np.ndarray]:
-    "Pooled features of the frozen base and the labels of `split` ('train' or 'valid'): computed once, then kept."
+def features(self:KerasLearner, split:str='train', passes:int|None=None)->tuple[np.ndarray, np.ndarray]:
+    "Pooled features of the frozen base and the labels of `split` ('train' or 'valid'): computed once, then kept; `passes=1`: no augmentation."
     ds = getattr(self.dls, split).ordered()
-    n = self.passes if split == 'train' and self.augment is not None else 1
+    n = passes or (self.passes if split == 'train' and self.augment is not None else 1)
     key = feature_key(files_sig(ds.files), 'keras', self.arch, weights_digest(self.base.get_weights()), ds.size,
                       self.head_spec.concat, repr(self.dls.aug), n)
     return FEATURES.get(key, lambda: _extract(self, ds, n), disk=self.cache == 'disk')
@@ -183,7 +185,9 @@ def features(self:KerasLearner, split:str='train')->tuple[np.ndarray, np.ndarray
 # %% ../../nbs/23_keras_backend.learner.ipynb #3987d7d4
 class KerasRun(keras.callbacks.Callback):
     "Tells listeners how a fit goes; keeps the last finished epoch's weights and restores them when it ends early."
-    def __init__(self, learn:KerasLearner): super().__init__(); self.learn, self.kept, self.done, self.status = learn, None, 0, 'done'
+    def __init__(self, learn:KerasLearner, head_lr:float=1.):  # the optimizer's rate is a multiplier of each group's: the head's here
+        super().__init__(); self.learn, self.head_lr, self.kept, self.done, self.status = learn, head_lr, None, 0, 'done'
+    def lr(self)->float: "The head's learning rate now."; return self.head_lr * float(ops.convert_to_numpy(self.model.optimizer.learning_rate))
     def restore(self):
         "Put back the weights of the last finished epoch (or of the start) of the run going on."
         if self.kept is not None: self.model.set_weights(self.kept)
@@ -193,12 +197,12 @@ class KerasRun(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         loss = float(logs['loss'])
         self.step += 1
-        tell(self.learn, 'stepped', self.step, loss, float(ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+        tell(self.learn, 'stepped', self.step, loss, self.lr())
         if stop_requested(self.learn): self.restore(); self.status, self.model.stop_training = 'stopped', True; return
         self.start = self.start if self.start is not None else loss
         if diverged(loss, self.start):
             self.restore(); self.status, self.model.stop_training = 'failed', True
-            self.error = diverged_message(loss, self.start, float(ops.convert_to_numpy(self.model.optimizer.learning_rate)), self.done)
+            self.error = diverged_message(loss, self.start, f'{self.lr():.2g}', self.done)
     def on_epoch_end(self, epoch, logs=None):
         if self.status != 'done': return  # the epoch did not finish
         self.kept, self.done = self.model.get_weights(), self.done + 1
@@ -241,11 +245,13 @@ def _compile(self:KerasLearner, model:keras.Model, lr, rates:list[float], mom=0.
 
 def _fit(self:KerasLearner, n_epoch:int, lr:float|slice, sched=None, mom=0.9, show:bool|None=None, cbs:list=()):
     "Train `n_epoch` epochs at group rates from `lr`, scaled by `sched(total_steps)` if given; held, restored when it ends early."
+    warm_start(self)
     with running(self, 'fit'):
         model, train, valid = _target(self, int(np.random.randint(2**31)))
         total = n_epoch * len(train)
-        _compile(self, model, sched(total) if sched else 1., group_rates(lr, len(self.groups)), mom(total) if callable(mom) else mom, total)
-        run = KerasRun(self)
+        rates = group_rates(lr, len(self.groups))
+        _compile(self, model, sched(total) if sched else 1., rates, mom(total) if callable(mom) else mom, total)
+        run = KerasRun(self, rates[-1])
         show = self.show if show is None else show
         try: model.fit(train, epochs=n_epoch, validation_data=valid, verbose=0,
                        callbacks=[self.recorder, run] + ([KerasProgress(n_epoch, len(train))] if show else []) + list(cbs))
@@ -302,6 +308,7 @@ def _batches(ds):
 def lr_find(self:KerasLearner, start_lr:float=1e-7, end_lr:float=10., num_it:int=100, stop_div:bool=True,
             show_plot:bool=True, suggest_funcs=('valley',)):
     "Sweep the learning rate, record the loss, restore the weights; the suggested rates (`suggest_funcs`: names or functions)."
+    warm_start(self)
     with running(self, 'lr_find'):
         model, train, _ = _target(self)
         saved = model.get_weights()
@@ -348,17 +355,49 @@ def get_preds(self:KerasLearner, split:str='valid')->tuple[np.ndarray, np.ndarra
     with running(self, 'get_preds'):
         if self.cache_active and split == 'valid':
             x, y = self.features(split)
-            return _softmax(self.classifier.predict(x, verbose=0, batch_size=256)), y
+            return calibrated(_softmax(self.classifier.predict(x, verbose=0, batch_size=256)), self.temperature), y
         ds = getattr(self.dls, split).ordered()
-        return _softmax(self.model.predict(ds, verbose=0)), ds.y
+        return calibrated(_softmax(self.model.predict(ds, verbose=0)), self.temperature), ds.y
 
 KerasLearner.probs = KerasLearner.get_preds
 
 @patch
 def predict(self:KerasLearner, item:Path|str|Image.Image)->tuple[str, int, np.ndarray]:
-    "The class of one image (a file or a PIL image), its index and the probabilities, like fastai's `predict`."
+    "The class of one image (a file or a PIL image; `None` below the learner's threshold), its index and the probabilities."
     with running(self, 'predict'): p = _softmax(np.asarray(self.model.predict_on_batch(load_image(item, self.size)[None])))[0]
-    return self.vocab[int(p.argmax())], int(p.argmax()), p
+    p = calibrated(p, self.temperature)
+    return (*self.decide(p), p)
+
+@patch
+def files(self:KerasLearner, split:str='valid')->list[Path]:
+    "The image files of 'train' or 'valid', in the order of `probs`."
+    return list(getattr(self.dls, split).files)
+
+# %% ../../nbs/23_keras_backend.learner.ipynb #36f3244a
+@patch
+def heatmap(self:KerasLearner, item)->tuple[np.ndarray, np.ndarray, str]:
+    "The image (resized, as the model sees it), a Grad-CAM map of its size in [0, 1], and the predicted class."
+    if keras.backend.backend() != 'tensorflow': raise NotImplementedError(f'heatmap needs Keras\' TensorFlow backend, not {keras.backend.backend()}')
+    import tensorflow as tf
+    x = load_image(item, self.size)[None]
+    with running(self, 'heatmap'), tf.GradientTape() as tape:
+        fmap = self.base(self.model.get_layer('preprocess')(x), training=False)
+        tape.watch(fmap)
+        logits = self.classifier(self.model.get_layer('pool')(fmap), training=False)
+        i = int(np.argmax(logits[0]))
+        score = logits[:, i]
+    grads = tape.gradient(score, fmap)
+    cam = np.maximum((np.asarray(fmap)[0] * np.asarray(grads)[0].mean((0, 1))).sum(-1), 0)
+    cam = np.asarray(Image.fromarray(cam.astype('float32')).resize((self.size, self.size), Image.BILINEAR))
+    return x[0].astype('uint8'), cam / cam.max() if cam.max() > 0 else cam, self.vocab[i]
+
+@patch
+def set_head_weights(self:KerasLearner, W:np.ndarray, b:np.ndarray):
+    "Write `W` (classes × pooled features) and `b` into a one-layer head (`linear`, `gap`)."
+    layers = [l for l in self.classifier.layers if l.weights]
+    if len(layers) != 1 or not isinstance(layers[0], keras.layers.Dense):
+        raise ValueError(f'the {self.head!r} head is not one linear layer; its weights cannot be set')
+    layers[0].set_weights([np.asarray(W, np.float32).T, np.asarray(b, np.float32)])
 
 # %% ../../nbs/23_keras_backend.learner.ipynb #219d0c74
 @patch
@@ -366,7 +405,7 @@ def export(self:KerasLearner, fname:Path|str='export.keras', overwrite:bool=Fals
     "Save the model and what tlnb knows about it to `fname` (a `.keras` file; relative to the current directory)."
     dest = export_path(fname, '.keras', overwrite)
     meta = dict(vocab=list(self.vocab), arch=self.arch, base=self.base.name, head=self.head, size=self.size,
-                strategy=self.strategy.num, frozen=self.frozen, small=self.small)
+                strategy=self.strategy.num, frozen=self.frozen, small=self.small, temperature=self.temperature, threshold=self.threshold)
     def write(tmp:Path):
         clean = keras.models.clone_model(self.model)  # the same layers and weights, without the optimizer and compile state
         clean.set_weights(self.model.get_weights())
@@ -380,6 +419,7 @@ def load_keras_learner(fname:Path|str, dls:KerasData|None=None)->KerasLearner:
     model = keras.saving.load_model(fname, compile=False)
     learn = KerasLearner(model, get_backbone(meta['arch']), HEADS[meta['head']], dls, meta['small'], vocab=meta['vocab'], size=meta['size'])
     learn.apply_strategy(meta['strategy']).freeze_to(meta['frozen'])
+    learn.temperature, learn.threshold = meta.get('temperature', 1.), meta.get('threshold')
     return learn
 
 # %% ../../nbs/23_keras_backend.learner.ipynb #29966dd9
@@ -391,6 +431,7 @@ def keras_learner(dls:KerasData, strategy:Strategy, bb:BackboneSpec, head:HeadSp
     "A `KerasLearner` for `dls` on `bb` with `head`, frozen as `strategy` says for small or large data."
     model = keras_model(bb, dls.c, head, pretrained, weights, dls.aug, **(head_kwargs or {}))
     learn = KerasLearner(model, bb, head, dls, small, cache, wd, passes)
+    learn.warmed = False  # a warm head starts at the linear probe before its first fit
     learn.strategy = strategy
     return learn.apply_strategy(strategy, frozen)
 
