@@ -45,13 +45,11 @@ def issues_table(files:list, # the images, in the order of `labels` and `pred_pr
                          'confidence': p[order, sugg], 'given_prob': given[order], 'issue': issue})
 
 # %% ../../nbs/0d_core.cleaning.ipynb #f6f591ee
-_OOF = weakref.WeakKeyDictionary() # learner -> (its forecast, `knn`, the probabilities, the given classes)
-
 def oof_probs(learn:TLLearner, folds:int=5, seed:int=0, # of the forecast, when it has to be computed
               knn:int|None=10, # neighbours of the k-NN averaged with the probe; `None`: the probe alone
              )->tuple[np.ndarray, np.ndarray]:
     "Out-of-fold probabilities of the training images (a column per class of `learn.vocab`) and their given classes, from the forecast."
-    files, f, known = learn.files('train'), getattr(learn, 'forecast_', None), _OOF.get(learn)
+    files, f, known = learn.files('train'), getattr(learn, 'forecast_', None), getattr(learn, 'label_oof_', None)  # kept on the learner
     fresh = isinstance(f, Forecast) and f.oof is not None and len(f.oof) == len(files)
     if fresh and known and known[0] is f and known[1] == knn: return known[2:]
     gone = [x for x in files if not os.path.lexists(x)]  # features to read: every image must still be there
@@ -62,7 +60,7 @@ def oof_probs(learn:TLLearner, folds:int=5, seed:int=0, # of the forecast, when 
     q = f.oof if not knn else (f.oof + cv_predict(knn_model(min(knn, len(y) * (f.folds - 1) // f.folds - 1)), x, y, f.folds, seed)) / 2
     p = np.zeros((len(y), len(learn.vocab)))
     p[:, np.unique(y)] = q  # the models' columns are the classes present in training
-    _OOF[learn] = (f, knn, p, y)
+    learn.label_oof_ = (f, knn, p, y)
     return p, y
 
 def label_issues(learn:TLLearner, all_images:bool=False, # every training image, the candidates first
