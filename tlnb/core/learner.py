@@ -135,7 +135,7 @@ def tl_learner(data:Path|str|FolderReport|Split, # image folder, its report or s
     if isinstance(data, (str, Path)) and not Path(data).expanduser().is_dir():
         raise FileNotFoundError(f'{data} does not exist or is not a folder: pass a folder with one sub-folder per class')
     be = get_backend(backend)
-    if head is not None and bb is not None: be.check(bb, HEADS[head] if isinstance(head, str) else head)
+    if bb is not None: be.check(bb, HEADS[head or 'fc'] if isinstance(head or 'fc', str) else head)  # before any work
     if strategy != 'auto' and head is not None: get_head(head, strategy.num)
     split, own = _split(data, be, valid_pct, 42 if seed is None else seed, verbose)
     if verbose and split.notes: print('\n'.join(f'tlnb: note: {n}' for n in split.notes))
