@@ -21,7 +21,7 @@ CURVE_POINTS = "() => { const p = document.querySelector('.tlnb-lrfind g.curve p
 STEPS = "() => { const m = document.body.innerText.match(/(\\d+)\\/(\\d+) · /); return m ? +m[1] : 0; }"
 WIDTH = "(c) => { const e = document.querySelector('.' + c); return e ? e.getBoundingClientRect().width : 0; }"
 PANEL_WIDTH = "() => document.querySelector('.jupyter-widget-Tab, .widget-tab').getBoundingClientRect().width"
-BROKEN_IMAGES = "() => [...document.querySelectorAll('.jp-OutputArea img')].filter(i => i.complete && i.naturalWidth === 0).length"
+BROKEN_IMAGES = "() => [...document.querySelectorAll('.jp-OutputArea img')].filter(i => i.offsetParent !== null && i.complete && i.naturalWidth === 0).length"
 
 def free_port()->int:
     with socket.socket() as s:
