@@ -61,3 +61,14 @@ def test_no_private_names_across_modules(mod):
     for m, names in imports(MODS[mod]):
         if top(m) == 'tlnb':
             assert not [n for n in names if n.startswith('_') and not n.endswith('__')], f'{mod} imports private names {names} from {m}'
+
+@pytest.mark.parametrize('mod', sorted(modules()))
+def test_no_undefined_names(mod):
+    "Every name an exported module uses is defined or imported in it (a name imported only in a notebook's hidden cell is not)."
+    from pyflakes.api import check
+    from pyflakes.reporter import Reporter
+    import io
+    out = io.StringIO()
+    check(modules()[mod].read_text(), str(modules()[mod]), Reporter(out, out))
+    undefined = [l for l in out.getvalue().splitlines() if 'undefined name' in l and 'unable to detect' not in l]
+    assert not undefined, '\n'.join(undefined)

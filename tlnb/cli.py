@@ -11,11 +11,11 @@ from pathlib import Path
 from .core.data import digits_folder
 from .core.matrix import STRATEGIES
 from .core.specs import BACKBONES, HEADS
-from .core.contract import TLLearner, export_path
+from .core.contract import TLLearner, Listener, listening, export_path
 from .core.learner import tl_learner, tl_load, check_args, LAZY_BACKENDS
 
 # %% auto #0
-__all__ = ['model_path', 'lr_for', 'report', 'train', 'compare', 'main']
+__all__ = ['model_path', 'lr_for', 'report', 'EpochLines', 'train', 'compare', 'main']
 
 # %% ../nbs/50_cli.ipynb #fd27b1d7
 def model_path(out:Path|str|None, # the path asked for, if any
@@ -45,6 +45,14 @@ def report(learn:TLLearner)->str:
     return '\n'.join([f'validation accuracy: {acc:.4f}', 'per class:'] + [f'  {c:{w}}  {a:.4f}' for c, a in per.items()])
 
 # %% ../nbs/50_cli.ipynb #b7f577a9
+class EpochLines(Listener):
+    "Prints one line per epoch, for logs and pipes (where a progress bar would write one line per redraw)."
+    def __init__(self, epochs:int): self.epochs = epochs
+    def epoch_ended(self, learn, row:dict):
+        vals = '  '.join(f'{k} {v:.4f}' for k, v in row.items() if k != 'epoch')
+        print(f"epoch {row.get('epoch', 0) + 1}/{self.epochs}  {vals}", flush=True)
+
+# %% ../nbs/50_cli.ipynb #d3466a4f
 def train(path:Path|str, # image folder: class folders, or train/ and valid/ (or val/)
           strategy:int|str='auto', # auto (size-similarity matrix), 1 / train_all, 2 / partial, 3 / feature_extractor
           epochs:int=3, # one-cycle epochs
@@ -57,6 +65,7 @@ def train(path:Path|str, # image folder: class folders, or train/ and valid/ (or
           out:Path|str|None=None, # where to save the exported model; default: ./models/<folder>-<arch>-s<strategy>.<ext>
           overwrite:bool=False, # allow `out` to replace an existing file
           backend:str='fastai', # 'fastai' or 'keras'
+          lines:bool=False, # one plain line per epoch instead of the progress bar and table (for logs and pipes)
          )->tuple[TLLearner, Path]:
     "Train on `path`, print the validation accuracy per class, export the model; the learner and where it went."
     suffix = LAZY_BACKENDS[backend].suffix if backend in LAZY_BACKENDS else '.pkl'
@@ -70,7 +79,9 @@ def train(path:Path|str, # image folder: class folders, or train/ and valid/ (or
     print(f'strategy {learn.strategy.num} ({learn.strategy.name}): {learn.strategy.doc}; '
           f'frozen layer groups: {learn.group_names[:learn.frozen] or "none"}')
     t = time.time()
-    learn.fit_one_cycle(epochs, lr_for(learn, lr or HEADS[learn.head].lr))
+    if lines:
+        with learn.quiet(), listening(learn, EpochLines(epochs)): learn.fit_one_cycle(epochs, lr_for(learn, lr or HEADS[learn.head].lr))
+    else: learn.fit_one_cycle(epochs, lr_for(learn, lr or HEADS[learn.head].lr))
     print(f'trained {epochs} epochs in {time.time() - t:.0f} s\n{report(learn)}')
     dest.parent.mkdir(parents=True, exist_ok=True)
     learn.export(dest, overwrite=overwrite)
@@ -129,6 +140,7 @@ def main(argv:list[str]|None=None):
     try:
         if a.cmd == 'compare': return print(compare(a.path, a.archs, a.budget, a.backend, a.size, a.bs, a.seed, a.download))
         path = digits_folder() if a.cmd == 'demo' else a.path
-        train(path, a.strategy, a.epochs, a.arch, a.head, a.size, a.bs, a.lr, a.seed, a.out, a.overwrite, a.backend)
+        train(path, a.strategy, a.epochs, a.arch, a.head, a.size, a.bs, a.lr, a.seed, a.out, a.overwrite, a.backend,
+              lines=not sys.stdout.isatty())  # a log or a pipe gets a line per epoch, a terminal the live bar
     except KeyboardInterrupt: sys.stderr.write('tlnb: interrupted; nothing was saved\n'); sys.exit(130)
     except (ValueError, OSError, RuntimeError, ImportError) as e: sys.exit(f'tlnb: error: {e}')

@@ -13,9 +13,10 @@ from dataclasses import replace
 import ipywidgets as W
 from fastcore.basics import patch
 from .core.matrix import QUADRANTS, QUADRANT3_AUG, group_rates
+from .core.specs import get_head
 from .core.similarity import size_similarity
-from .core.lrfind import SUGGESTERS, suggestions
-from .core.contract import TLLearner, Listener, listen, busy
+from .core.lrfind import suggestions
+from .core.contract import TLLearner, Listener, LearnerBusy, listen, busy
 import tlnb.core.interpret  # noqa: F401 -- `interpret`, `calibrate`, `plot_heatmap` on every learner
 from .plots import Live, LRFinderPlot, TrainingPlot, LRGroupsPlot
 from .cleaner import CleanerPanel
@@ -111,14 +112,14 @@ def on_toggle(self:FreezePanel, i:int, trainable:bool):
     "Make layer group `i` trainable or frozen."
     if self._busy: return
     try: self.learn.set_trainable(i, trainable)
-    except LearnerBusy as e: self.total.value = _error_html(e); self.refresh()
+    except LearnerBusy as e: self.refresh(); self.total.value = _error_html(e)  # the learner's state, and why it stays
 
 @patch
 def on_slide(self:FreezePanel, n:int):
     "Freeze the first `n` layer groups, train the rest."
     if self._busy: return
     try: self.learn.freeze_to(n)
-    except LearnerBusy as e: self.total.value = _error_html(e); self.refresh()
+    except LearnerBusy as e: self.refresh(); self.total.value = _error_html(e)  # the learner's state, and why it stays
 
 @patch
 def static(self:FreezePanel)->dict:
@@ -183,6 +184,7 @@ def on_pick(self:QuadrantPanel, n:int):
     "Override the matrix: put the data in quadrant `n`; set the learner's strategy, freezing and augmentation from it."
     q, r, l = QUADRANTS[n], self.learn.size_similarity, self.learn
     try:
+        get_head(l.head, q.strategy)  # checked before anything changes: a strategy-3-only head cannot follow
         l.small = q.small
         l.size_similarity = replace(r, small=q.small, similar=q.similar, given=('small', 'similar')) if r else None
         l.set_augment(QUADRANT3_AUG if q.augment else False)

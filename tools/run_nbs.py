@@ -24,6 +24,8 @@ def _tidy(output:dict)->dict|None:
             html = re.sub(r'<div>\s*<progress.*?</div>', '', html, flags=re.S)  # the bar; fastai's epoch table stays
             if '<table' not in html: return None
             d['text/html'] = html
+        if 'text/html' in d and not html.strip() and ''.join(d.get('text/plain', '')).startswith('<IPython.core.display.HTML'):
+            return None  # a finished progress bar leaves an empty HTML display behind
         if not any(''.join(v).strip() if isinstance(v, (str, list)) else v for v in d.values()): return None
     if output.get('output_type') == 'stream' and not ''.join(output.get('text', '')).strip(): return None
     return output

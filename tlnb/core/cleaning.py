@@ -6,7 +6,7 @@ Docs: https://tlnb.github.io/tlnb/core.cleaning.html.md"""
 
 # %% ../../nbs/0d_core.cleaning.ipynb #65152838
 from __future__ import annotations
-import hashlib, json, os, shutil, time, uuid, warnings, weakref
+import hashlib, json, os, shutil, time, uuid, warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
@@ -14,7 +14,7 @@ import pandas as pd
 from PIL import Image
 from .data import split_roots, tlnb_cache, SYSTEM_FOLDERS, MODEL_FILES
 from .contract import TLLearner, write_atomically
-from .probe import Forecast, cv_predict, knn_model
+from .probe import cv_predict, knn_model
 
 # %% auto #0
 __all__ = ['KEEP', 'REMOVE', 'RELABEL', 'QUARANTINE', 'issues_table', 'oof_probs', 'label_issues', 'swapped_digits', 'relabel',
@@ -50,7 +50,7 @@ def oof_probs(learn:TLLearner, folds:int=5, seed:int=0, # of the forecast, when 
              )->tuple[np.ndarray, np.ndarray]:
     "Out-of-fold probabilities of the training images (a column per class of `learn.vocab`) and their given classes, from the forecast."
     files, f, known = learn.files('train'), getattr(learn, 'forecast_', None), getattr(learn, 'label_oof_', None)  # kept on the learner
-    fresh = isinstance(f, Forecast) and f.oof is not None and len(f.oof) == len(files)
+    fresh = getattr(f, 'oof', None) is not None and len(f.oof) == len(files)  # any forecast: one made by a notebook's `forecast` too
     if fresh and known and known[0] is f and known[1] == knn: return known[2:]
     gone = [x for x in files if not os.path.lexists(x)]  # features to read: every image must still be there
     if gone: raise FileNotFoundError(f'{len(gone)} training image(s) are no longer where this learner found them ({gone[0]}...): '

@@ -16,8 +16,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 # %% auto #0
 __all__ = ['PHOTO_FORMATS', 'SPLIT_NAMES', 'SYSTEM_FOLDERS', 'MODEL_FILES', 'make_corpus', 'load_rgb', 'check_image',
-           'split_roots', 'FolderReport', 'scan_folder', 'stratified_split', 'Split', 'split_items', 'tlnb_cache',
-           'digits_folder']
+           'split_roots', 'walk_files', 'FolderReport', 'scan_folder', 'stratified_split', 'Split', 'split_items',
+           'tlnb_cache', 'digits_folder']
 
 # %% ../../nbs/00_core.data.ipynb #450e70a4
 def make_corpus(root:Path|str)->Path:
@@ -106,7 +106,7 @@ def split_roots(path:Path)->dict[str,Path]:
     return {s: ps[0] for s, ps in found.items() if ps}
 
 # %% ../../nbs/00_core.data.ipynb #55250509
-def _walk(d:Path, skipped:list, seen:set|None=None, top:str|None=None)->list[Path]:
+def walk_files(d:Path, skipped:list, seen:set|None=None, top:str|None=None)->list[Path]:
     "Files under `d` (links followed once), appending what cannot be searched, with the reason, to `skipped`."
     seen = seen if seen is not None else {os.path.realpath(d)}
     top = top or os.path.realpath(d)  # the data folder: a link back into it would count its images twice
@@ -124,7 +124,7 @@ def _walk(d:Path, skipped:list, seen:set|None=None, top:str|None=None)->list[Pat
         if _hidden(p): skipped.append((p, 'hidden or system folder (thumbnails, metadata): not searched'))
         elif real in seen: skipped.append((p, 'link to a folder already searched (a loop): not searched again'))
         elif inside: skipped.append((p, 'link to a folder of this data set: not followed (its images would count twice, or under two classes)'))
-        else: files += _walk(p, skipped, seen | {real}, top)
+        else: files += walk_files(p, skipped, seen | {real}, top)
     return files
 
 # %% ../../nbs/00_core.data.ipynb #c914da2c
@@ -168,7 +168,7 @@ def _class_files(root:Path, skipped:list, top:str)->dict[str,list[Path]]:
         if d.is_symlink() and not d.exists(): skipped.append((d, f'broken link (to {os.readlink(d)}, which does not exist)'))
         elif not d.is_dir(): skipped.append((d, 'not inside a class folder'))
         elif _hidden(d): skipped.append((d, 'hidden or system folder (thumbnails, metadata): not searched'))
-        elif not _model_dir(d): classes[d.name] = _walk(d, skipped, top=top)
+        elif not _model_dir(d): classes[d.name] = walk_files(d, skipped, top=top)
     return classes
 
 def _beside_splits(path:Path, roots:dict, skipped:list):

@@ -6,11 +6,11 @@ Docs: https://tlnb.github.io/tlnb/core.noise.html.md"""
 
 # %% ../../nbs/09_core.noise.ipynb #cb2c211d
 from __future__ import annotations
-import os, sys, warnings
+import logging, os, sys, warnings
 from contextlib import contextmanager
 
 # %% auto #0
-__all__ = ['NOISE', 'TF_ENV', 'is_verbose', 'quiet', 'verbose', 'quiet_stderr']
+__all__ = ['NOISE', 'TF_ENV', 'is_verbose', 'quiet', 'verbose', 'quiet_stderr', 'quiet_logs']
 
 # %% ../../nbs/09_core.noise.ipynb #9efd5658
 NOISE = {'fastai': [(r'.*torch\.jit\.script.*', FutureWarning), (r".*mode\.chained_assignment.*", Warning)],
@@ -45,3 +45,14 @@ def quiet_stderr():
     os.dup2(null, 2)
     try: yield
     finally: os.dup2(saved, 2); os.close(saved); os.close(null)
+
+# %% ../../nbs/09_core.noise.ipynb #524fa0a8
+@contextmanager
+def quiet_logs(*names:str, level:int=logging.ERROR):
+    "Raise the level of the `logging` loggers `names` (TensorFlow's: 'tensorflow', 'absl') within the context, unless verbose."
+    loggers = [] if is_verbose() else [logging.getLogger(n) for n in names]
+    levels = [l.level for l in loggers]
+    for l in loggers: l.setLevel(level)
+    try: yield
+    finally:
+        for l, v in zip(loggers, levels): l.setLevel(v)

@@ -6,7 +6,7 @@ Docs: https://tlnb.github.io/tlnb/core.predictor.html.md"""
 
 # %% ../../nbs/0a_core.predictor.ipynb #41f0e366
 from __future__ import annotations
-import argparse, csv, importlib, importlib.util, json, logging, math, os, shutil, sys, tempfile, time
+import argparse, csv, importlib, importlib.util, json, math, os, shutil, sys, tempfile, time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,18 +15,18 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 from .. import __version__
-from .data import load_rgb, check_image, SYSTEM_FOLDERS
+from .data import load_rgb, check_image, walk_files
 from .contract import export_path, write_atomically
-from .noise import quiet, quiet_stderr, is_verbose
+from .noise import quiet, quiet_stderr, quiet_logs
 
 # %% auto #0
 __all__ = ['FORMATS', 'ALIASES', 'RESIZE_RULE', 'META_VERSION', 'SAVED_MODEL_META', 'LOADERS', 'REQUIRED_META', 'TOLERANCE',
            'deploy_meta', 'learner_meta', 'learner_set', 'write_onnx_meta', 'write_tflite_meta', 'tflite_meta',
            'write_saved_model_meta', 'format_of', 'load_onnx', 'load_tflite', 'load_saved_model', 'load_learner_file',
-           'quiet_logs', 'learner_run', 'predict_probs', 'Predictor', 'tl_predictor', 'ExportMismatch', 'ExportReport',
-           'disk_size', 'parity_path', 'check_export', 'export_format', 'saved_model_path', 'write_folder_atomically',
-           'sample_files', 'export_checked', 'find_files', 'PredictSummary', 'csv_target', 'predict_folder',
-           'predict_parser', 'predict_main']
+           'learner_run', 'predict_probs', 'Predictor', 'tl_predictor', 'ExportMismatch', 'ExportReport', 'disk_size',
+           'parity_path', 'check_export', 'export_format', 'saved_model_path', 'write_folder_atomically',
+           'sample_files', 'export_checked', 'PredictSummary', 'csv_target', 'predict_folder', 'predict_parser',
+           'predict_main']
 
 # %% ../../nbs/0a_core.predictor.ipynb #8fce15ed
 FORMATS = {'onnx': '.onnx', 'tflite': '.tflite', 'saved_model': '', 'pkl': '.pkl', 'keras': '.keras'} # format -> extension ('' : a folder)
@@ -217,16 +217,6 @@ def load_learner_file(f:Path):
     learn = tl_load(f)  # its errors name the file
     backend = next((n for n, s in LAZY_BACKENDS.items() if s.suffix == f.suffix), f.suffix[1:])
     return learner_meta(learn, backend), lambda x: learner_run(learn, x), f'{backend} learner (tl_load)'
-
-@contextmanager
-def quiet_logs(*names:str, level:int=logging.ERROR):
-    "Raise the level of the `logging` loggers `names` (TensorFlow's: 'tensorflow', 'absl') within the context, unless verbose."
-    loggers = [] if is_verbose() else [logging.getLogger(n) for n in names]
-    levels = [l.level for l in loggers]
-    for l in loggers: l.setLevel(level)
-    try: yield
-    finally:
-        for l, v in zip(loggers, levels): l.setLevel(v)
 
 def learner_run(learn, # a `TLLearner`
                 x:np.ndarray, # float32 NHWC pixels in [0, 255], already `learn.size` square
@@ -444,23 +434,6 @@ def export_checked(fname:Path|str, # where to write: a file, or a folder for a S
     return rep
 
 # %% ../../nbs/0a_core.predictor.ipynb #baeddaa6
-def find_files(folder:Path, skipped:list)->list[Path]:
-    "Every file under `folder`, links followed once; hidden and system folders, loops and broken links added to `skipped`."
-    files, seen = [], set()
-    for root, dirs, names in os.walk(folder, followlinks=True):
-        r = Path(root)
-        real = os.path.realpath(r)
-        if real in seen: skipped.append((r, 'link to a folder already searched (a loop): not searched again')); dirs[:] = []; continue
-        seen.add(real)
-        for d in sorted(dirs):
-            if d.startswith('.') or d in SYSTEM_FOLDERS: skipped.append((r/d, 'hidden or system folder (thumbnails, metadata): not searched'))
-        dirs[:] = sorted(d for d in dirs if not (d.startswith('.') or d in SYSTEM_FOLDERS))
-        for n in sorted(names):
-            p = r/n
-            if p.is_symlink() and not p.exists(): skipped.append((p, f'broken link (to {os.readlink(p)}, which does not exist)'))
-            else: files.append(p)
-    return files
-
 @dataclass
 class PredictSummary:
     "What `predict_folder` did: images labelled, by label, and the files left out with the reason."
@@ -505,7 +478,7 @@ def predict_folder(model:Path|str|Predictor, # an exported model (any format `tl
     dest = csv_target(csv_path, overwrite)
     p = model if isinstance(model, Predictor) else tl_predictor(model)
     skipped = []
-    files = [f for f in find_files(folder, skipped) if f.absolute() != dest]
+    files = [f for f in walk_files(folder, skipped) if f.absolute() != dest]
     with ThreadPoolExecutor(n_workers or min(16, (os.cpu_count() or 1) * 2)) as ex:
         why = list(ex.map(check_image, files))
         skipped += [(f, w) for f, w in zip(files, why) if w]

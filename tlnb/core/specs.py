@@ -151,7 +151,7 @@ for _h in (HeadSpec('fc', 'fully-connected layers with BatchNorm and dropout on 
            HeadSpec('svm', 'a linear SVM (squared hinge loss, L2) on the average-pooled features of the frozen base', False,
                     'hinge', strategies=(3,)),
            HeadSpec('linear', 'a softmax layer on concat pooling, started at the linear probe (logistic regression on the '
-                    'standardised features of the frozen base), then fine-tuned', True, strategies=(3,), warm=True, lr=1e-3)):
+                    'standardised features of the frozen base), then fine-tuned', True, warm=True, lr=1e-3)):
     HEADS.register(_h)
 DEFAULT_HEADS = {1: 'fc', 2: 'fc', 3: 'linear'} # strategy number -> the head `tl_learner` builds unless told
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
 from ..core.contract import running
-from ..core.noise import quiet_stderr
-from ..core.predictor import (ExportReport, export_format, export_checked, learner_meta, learner_set, predict_probs, quiet_logs, write_onnx_meta,
+from ..core.noise import quiet_stderr, quiet_logs
+from ..core.predictor import (ExportReport, export_format, export_checked, learner_meta, learner_set, predict_probs, write_onnx_meta,
                                  write_tflite_meta, write_saved_model_meta)
 from .learner import KerasLearner
 from .data import load_image
