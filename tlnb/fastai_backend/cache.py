@@ -25,15 +25,17 @@ def has_random_tfms(dl:DataLoader)->bool:
     return any(getattr(t, 'split_idx', None) == 0 for t in list(dl.after_item.fs) + list(dl.after_batch.fs))
 
 @torch.no_grad()
-def extract_features(base:nn.Module, dl:DataLoader, passes:int=1, show:bool=True)->tuple[np.ndarray, np.ndarray]:
+def extract_features(base:nn.Module, dl:DataLoader, passes:int=1, show:bool=True,
+                     channels_last:bool=True, # run the convolutions on channels-last tensors (faster on CPUs, same numbers to ~1e-6)
+                    )->tuple[np.ndarray, np.ndarray]:
     "Concat-pooled features of `base` (in inference mode) over `passes` ordered passes of `dl`, with their targets."
-    was = base.training
+    was, fmt = base.training, torch.channels_last if channels_last else torch.contiguous_format
     base.eval()
     pool, dl, xs, ys = AdaptiveConcatPool2d(), dl.new(shuffle=False, drop_last=False), [], []
     try:
         for _ in range(passes):
             for xb, yb in (progress_bar(dl, leave=False) if show else dl):
-                xs.append(pool(base(xb)).flatten(1).float().cpu().numpy()); ys.append(yb.cpu().numpy())
+                xs.append(pool(base(xb.contiguous(memory_format=fmt))).flatten(1).float().cpu().numpy()); ys.append(yb.cpu().numpy())
     finally: base.train(was)
     return np.concatenate(xs), np.concatenate(ys)
 
