@@ -1,7 +1,7 @@
 """The panels in a real JupyterLab, driven by Playwright in Debian's headless Chromium: the quadrant tab follows a
 `freeze_to` run in another cell; the learning-rate finder's progress and curve advance during its run, in a thread,
 while a cell that tries to train the same learner is refused; the plots fill the panel's width, with no broken image;
-fine-tuning runs. Screenshots of each tab go to tests/out/ (and to nbs/tutorials/images/ with TLNB_SAVE_SCREENSHOTS=1,
+fine-tuning runs; the results tab shows its tables and pictures. Screenshots of each tab go to tests/out/ (and to nbs/tutorials/images/ with TLNB_SAVE_SCREENSHOTS=1,
 for the tutorials)."""
 import os, shutil, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
@@ -22,6 +22,7 @@ STEPS = "() => { const m = document.body.innerText.match(/(\\d+)\\/(\\d+) · /);
 WIDTH = "(c) => { const e = document.querySelector('.' + c); return e ? e.getBoundingClientRect().width : 0; }"
 PANEL_WIDTH = "() => document.querySelector('.jupyter-widget-Tab, .widget-tab').getBoundingClientRect().width"
 BROKEN_IMAGES = "() => [...document.querySelectorAll('.jp-OutputArea img')].filter(i => i.offsetParent !== null && i.complete && i.naturalWidth === 0).length"
+SHOWN_IMAGES = "() => [...document.querySelectorAll('.jp-OutputArea img')].filter(i => i.offsetParent !== null && i.complete && i.naturalWidth > 0).length"
 
 def free_port()->int:
     with socket.socket() as s:
@@ -111,6 +112,14 @@ def test_panels_in_jupyterlab(lab):
             assert page.evaluate(WIDTH, 'tlnb-history') > 0.8 * page.evaluate(PANEL_WIDTH)
             assert page.evaluate(BROKEN_IMAGES) == 0
             shot(page, 'panel_finetune')
+
+            page.locator('.lm-TabBar-tabLabel:text-is("5 Results")').click()
+            page.locator('button:has-text("Show results")').click()
+            page.locator('text=/top [0-9]+ losses/').wait_for(timeout=300_000)
+            text = page.inner_text('.jupyter-widget-Tab, .widget-tab')
+            assert 'confusion matrix' in text and 'validation accuracy' in text, text
+            assert page.evaluate(SHOWN_IMAGES) >= 1 and page.evaluate(BROKEN_IMAGES) == 0  # the top losses, drawn
+            shot(page, 'panel_results')
         finally:
             OUT.mkdir(exist_ok=True)
             page.screenshot(path=str(OUT/'panels.png'), full_page=True)

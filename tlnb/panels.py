@@ -427,7 +427,7 @@ def on_show(self:ResultsPanel):
         acc = float((it.pred == it.y).mean())
         cm, rep = it.confusion_matrix(), it.report()
         self.tables.value = (f'<p>validation accuracy <b>{acc:.4f}</b> on {len(it.y)} images</p><p><b>confusion matrix</b> '
-                             f'(rows: actual, columns: predicted)</p>{cm.to_html()}<p><b>per class</b></p>{rep.to_html()}')
+                             f'(rows: actual, columns: predicted)</p>{cm.to_html(index_names=False)}<p><b>per class</b></p>{rep.to_html(index_names=False)}')
         _show(self.losses_img, _png(it.plot_top_losses(self.k)))
         top = it.top_losses(self.k)
         self.pick.options = [(f'{Path(f).name}: {a} predicted {p}', str(f)) for f, a, p in zip(top.file, top.actual, top.predicted)]
