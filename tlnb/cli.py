@@ -7,6 +7,7 @@ Docs: https://tlnb.github.io/tlnb/cli.html.md"""
 # %% ../nbs/50_cli.ipynb #9c8b1281
 from __future__ import annotations
 import argparse, os, sys, time
+from contextlib import nullcontext
 from pathlib import Path
 from .core.data import digits_folder
 from .core.matrix import STRATEGIES
@@ -79,9 +80,8 @@ def train(path:Path|str, # image folder: class folders, or train/ and valid/ (or
     print(f'strategy {learn.strategy.num} ({learn.strategy.name}): {learn.strategy.doc}; '
           f'frozen layer groups: {learn.group_names[:learn.frozen] or "none"}')
     t = time.time()
-    if lines:
-        with learn.quiet(), listening(learn, EpochLines(epochs)): learn.fit_one_cycle(epochs, lr_for(learn, lr or HEADS[learn.head].lr))
-    else: learn.fit_one_cycle(epochs, lr_for(learn, lr or HEADS[learn.head].lr))
+    with learn.quiet() if lines else nullcontext(), listening(learn, EpochLines(epochs) if lines else Listener()):
+        learn.fit_one_cycle(epochs, lr_for(learn, lr or HEADS[learn.head].lr))
     print(f'trained {epochs} epochs in {time.time() - t:.0f} s\n{report(learn)}')
     dest.parent.mkdir(parents=True, exist_ok=True)
     learn.export(dest, overwrite=overwrite)
