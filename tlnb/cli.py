@@ -14,6 +14,7 @@ from .core.matrix import STRATEGIES
 from .core.specs import BACKBONES, HEADS
 from .core.contract import TLLearner, Listener, listening, export_path
 from .core.learner import tl_learner, tl_load, check_args, LAZY_BACKENDS
+from .core.distrib import launch, check_launch, distributed, is_main
 
 # %% auto #0
 __all__ = ['model_path', 'lr_for', 'report', 'EpochLines', 'train', 'compare', 'main']
@@ -67,25 +68,40 @@ def train(path:Path|str, # image folder: class folders, or train/ and valid/ (or
           overwrite:bool=False, # allow `out` to replace an existing file
           backend:str='fastai', # 'fastai' or 'keras'
           lines:bool=False, # one plain line per epoch instead of the progress bar and table (for logs and pipes)
-         )->tuple[TLLearner, Path]:
-    "Train on `path`, print the validation accuracy per class, export the model; the learner and where it went."
+          processes:int=1, # data-parallel processes on this machine (CPU processes, or one per GPU; `tlnb.core.distrib`)
+          nodes:int=1, # machines in the run
+          node_rank:int=0, # this machine's number (0: the main one)
+          address:str='127.0.0.1', # the main machine's address
+          port:int|None=None, # a free port on the main machine (the same on every machine)
+         )->tuple[TLLearner|None, Path|None]:
+    "Train on `path`, print the validation accuracy per class, export the model; the learner and where it went (`None`s in a launching process)."
+    check_launch(processes, nodes, node_rank)
     suffix = LAZY_BACKENDS[backend].suffix if backend in LAZY_BACKENDS else '.pkl'
     folder = Path(path).expanduser().absolute()
     default = lambda s, a=arch: Path('models')/f'{folder.name}-{a}-s{s}{suffix}'
     dest = model_path(out, default('x'), overwrite)  # checked before any work
     if out is None and default('x').absolute().is_relative_to(folder.resolve()):
         raise ValueError(f'the model would be saved in ./models, inside the data folder {folder}: run from another folder, or pass --out')
+    if processes * nodes > 1 and not distributed():  # this process launches the run's processes, which call `train` again
+        check_args(size, bs)
+        if not folder.is_dir(): raise FileNotFoundError(f'{path} does not exist or is not a folder: pass a folder with one sub-folder per class')
+        print(f'tlnb: training in {processes * nodes} processes ({processes} on this machine)', flush=True)
+        launch(train, path, strategy, epochs, arch, head, size, bs, lr, seed, out, overwrite, backend, lines,
+               processes=processes, backend=backend, nodes=nodes, node_rank=node_rank, address=address, port=port)
+        return None, None
+    say = print if is_main() else lambda *a, **k: None  # the main process speaks for all
     learn = tl_learner(path, strategy=strategy, arch=arch, head=head, size=size, bs=bs, seed=seed, backend=backend)
     dest = dest if out is not None else model_path(None, default(learn.strategy.num, learn.arch))
-    print(f'strategy {learn.strategy.num} ({learn.strategy.name}): {learn.strategy.doc}; '
+    say(f'strategy {learn.strategy.num} ({learn.strategy.name}): {learn.strategy.doc}; '
           f'frozen layer groups: {learn.group_names[:learn.frozen] or "none"}')
     t = time.time()
-    with learn.quiet() if lines else nullcontext(), listening(learn, EpochLines(epochs) if lines else Listener()):
+    with learn.quiet() if lines or not is_main() else nullcontext(), listening(learn, EpochLines(epochs) if lines and is_main() else Listener()):
         learn.fit_one_cycle(epochs, lr_for(learn, lr or HEADS[learn.head].lr))
-    print(f'trained {epochs} epochs in {time.time() - t:.0f} s\n{report(learn)}')
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    text = report(learn)  # every process takes part (the validation set is split between them)
+    say(f'trained {epochs} epochs in {time.time() - t:.0f} s\n{text}')
+    if is_main(): dest.parent.mkdir(parents=True, exist_ok=True)
     learn.export(dest, overwrite=overwrite)
-    print(f'model saved to {dest}  (load it with tlnb.core.learner.tl_load)')
+    say(f'model saved to {dest}  (load it with tlnb.core.learner.tl_load)')
     return learn, dest
 
 # %% ../nbs/50_cli.ipynb #d58b8e48
@@ -105,6 +121,11 @@ def _parser()->argparse.ArgumentParser:
         a.add_argument('--lr', type=float, help="the head's peak rate; default: the head's own (fc 3e-3, linear 1e-3)"); a.add_argument('--seed', type=int, default=42)
         a.add_argument('--out', type=Path, help='where to save the model (default: ./models/...)')
         a.add_argument('--overwrite', action='store_true', help='allow --out to replace an existing file')
+        a.add_argument('--processes', type=int, default=1, help='data-parallel processes on this machine (CPU processes, or one per GPU)')
+        a.add_argument('--nodes', type=int, default=1, help='machines in the run (start tlnb on each, with its --node-rank)')
+        a.add_argument('--node-rank', type=int, default=0, help="this machine's number, 0 for the main one")
+        a.add_argument('--main-address', default='127.0.0.1', help="the main machine's address, reachable from every machine")
+        a.add_argument('--main-port', type=int, help='a free port on the main machine, the same on every machine')
     t.add_argument('--size', type=int, help="image size (default: the backbone's)")
     d.add_argument('--size', type=int, default=64)
     c = sub.add_parser('compare', help='measure which pretrained base suits an image folder (a linear probe on its features)')
@@ -141,6 +162,9 @@ def main(argv:list[str]|None=None):
         if a.cmd == 'compare': return print(compare(a.path, a.archs, a.budget, a.backend, a.size, a.bs, a.seed, a.download))
         path = digits_folder() if a.cmd == 'demo' else a.path
         train(path, a.strategy, a.epochs, a.arch, a.head, a.size, a.bs, a.lr, a.seed, a.out, a.overwrite, a.backend,
-              lines=not sys.stdout.isatty())  # a log or a pipe gets a line per epoch, a terminal the live bar
+              lines=not sys.stdout.isatty(), processes=a.processes, nodes=a.nodes, node_rank=a.node_rank, address=a.main_address, port=a.main_port)  # a log or a pipe gets a line per epoch, a terminal the live bar
     except KeyboardInterrupt: sys.stderr.write('tlnb: interrupted; nothing was saved\n'); sys.exit(130)
     except (ValueError, OSError, RuntimeError, ImportError) as e: sys.exit(f'tlnb: error: {e}')
+
+# %% ../nbs/50_cli.ipynb #7d141661
+if __name__ == '__main__': main()  # `python -m tlnb.cli`, as launchers such as `accelerate launch -m tlnb.cli` start it

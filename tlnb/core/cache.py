@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable
 import numpy as np
 from .data import tlnb_cache
+from .distrib import distributed, is_main
 
 # %% auto #0
 __all__ = ['MEMORY_ENTRIES', 'FEATURES', 'files_sig', 'weights_digest', 'feature_key', 'FeatureStore']
@@ -76,10 +77,10 @@ class FeatureStore:
            )->tuple:
         "The features stored under `key`, from memory, then disk, else `make()`d and stored."
         if key in self.memory: return self._remember(key, self.memory[key])
-        xy = self._load(key) if disk else None
+        xy = self._load(key) if disk and not distributed() else None  # the processes of a run make them together (no process may skip)
         if xy is None:
             xy = tuple(np.asarray(a) for a in make())
-            if disk: self._save(key, xy)
+            if disk and is_main(): self._save(key, xy)  # written once per run
         return self._remember(key, xy)
 
     def clear(self): "Forget the sets in memory (those on disk stay)."; self.memory.clear()

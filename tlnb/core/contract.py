@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 from .matrix import get_strategy, frozen_groups
 from .specs import get_head
+from .distrib import is_main
 from fastcore.basics import patch
 
 # %% auto #0
@@ -224,13 +225,15 @@ def export_path(fname:Path|str, # where the user wants the file
     f = Path(fname).expanduser().absolute()
     if f.suffix != suffix: raise ValueError(f'{fname}: this learner exports to a {suffix} file; name it {f.with_suffix(suffix).name}')
     if f.is_dir(): raise IsADirectoryError(f'{f} is a folder: give a file name ending in {suffix}')
+    if not is_main(): return f  # in a distributed run the main process checks, and writes
     if f.exists() and not overwrite: raise FileExistsError(f'{f} exists: pass overwrite=True to replace it, or choose another name')
     if not f.parent.is_dir(): raise FileNotFoundError(f'{f.parent} does not exist: create it first, or export elsewhere')
     if not os.access(f.parent, os.W_OK): raise PermissionError(f'{f.parent} cannot be written to: export elsewhere')
     return f
 
 def write_atomically(dest:Path, write:Callable[[Path], None])->Path:
-    "Call `write(tmp)` on a temporary file beside `dest`, then rename it to `dest`; nothing is left behind on failure."
+    "Call `write(tmp)` on a temporary file beside `dest`, then rename it to `dest`; nothing is left behind on failure (in a distributed run, only the main process writes)."
+    if not is_main(): return dest
     fd, tmp = tempfile.mkstemp(prefix=f'.{dest.name}.', suffix='.part' + dest.suffix, dir=dest.parent)
     os.close(fd)
     try:

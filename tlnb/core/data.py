@@ -292,8 +292,11 @@ def digits_folder(dest:Path|str|None=None, # where the folder goes; default: `tl
     if dest.exists():
         if sum(1 for _ in dest.glob('*/*.png')) == 1797: return dest
         raise FileExistsError(f'{dest} exists and is not a complete digits folder: pass another `dest`')
-    part = dest.with_name(dest.name + '.part')
+    part = dest.with_name(f'{dest.name}.{os.getpid()}.part')  # one per process: several may write at once (a distributed run)
     shutil.rmtree(part, ignore_errors=True)
     _write_digits(part, size)
-    part.rename(dest)
+    try: part.rename(dest)
+    except OSError:  # another process finished first: its folder is the same
+        shutil.rmtree(part, ignore_errors=True)
+        if not (dest.exists() and sum(1 for _ in dest.glob('*/*.png')) == 1797): raise
     return dest

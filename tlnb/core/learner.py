@@ -16,6 +16,7 @@ from .matrix import Strategy, get_strategy, QUADRANT3_AUG, SMALL_LIMIT, SizeSimi
 from .specs import BackboneSpec, HeadSpec, Registry, NotAvailable, get_backbone, get_head, HEADS, DEFAULT_HEADS
 from .similarity import size_similarity
 from .contract import TLLearner
+from .distrib import Exchange, distributed, is_main, run_once
 import tlnb.core.probe, tlnb.core.interpret  # noqa: F401 -- their verbs (`forecast`, `interpret`, `calibrate`) on every learner
 
 # %% auto #0
@@ -44,6 +45,13 @@ class Backend(ABC):
     @abstractmethod
     def load(self, fname:Path)->TLLearner: "The learner exported to `fname`."
 
+    # Several processes (`tlnb.core.distrib`); a backend without them says so
+    def exchange(self)->Exchange: "How this backend's processes share values in a distributed run."; raise NotAvailable(f'the {self.name} backend cannot run in several processes')
+    def distribute(self, learn:TLLearner)->TLLearner: "Make `learn` train data-parallel across the run's processes."; raise NotAvailable(f'the {self.name} backend cannot run in several processes')
+    def launch(self, f, args:tuple, processes:int, nodes:int, node_rank:int, address:str, port:int):
+        "Run `f(*args)` in `processes` processes per machine on this backend's engine."
+        raise NotAvailable(f'the {self.name} backend cannot run in several processes')
+
     def check(self, bb:BackboneSpec, head:HeadSpec):
         "Raise `NotAvailable` if this backend cannot build `bb` or `head`."
         bb.recipe(self.framework)
@@ -59,8 +67,8 @@ class BackendSource:
     install:str # what to run when its framework is missing
     suffix:str # extension of its exported learners
 
-LAZY_BACKENDS = {'fastai': BackendSource('tlnb.fastai_backend.export', 'pip install tlnb', '.pkl'),
-                 'keras': BackendSource('tlnb.keras_backend.export', "pip install 'tlnb[keras]'", '.keras')} # name -> where it lives (the last module: the learner and its `export_model`)
+LAZY_BACKENDS = {'fastai': BackendSource('tlnb.fastai_backend.distrib', 'pip install tlnb', '.pkl'),
+                 'keras': BackendSource('tlnb.keras_backend.distrib', "pip install 'tlnb[keras]'", '.keras')} # name -> where it lives (its last module: the learner, `export_model` and the launcher)
 
 def get_backend(name:str)->Backend:
     "The backend called `name`, imported on first use."
@@ -102,6 +110,11 @@ def _split(data, be:Backend, valid_pct:float, seed:int, verbose:bool)->tuple[Spl
     if verbose and rep is not data: print(rep)
     return split_items(rep, valid_pct, seed), None
 
+def _auto_arch(split:Split, backend:str, size, bs, seed, verbose)->tuple[str, pd.DataFrame]:
+    "arch='auto': the best base at hand, measured on `split`, and the table it was chosen from."
+    from tlnb.core.compare import auto_arch  # compare builds learners with `tl_learner`
+    return auto_arch(split, backend, size, bs, seed, verbose=verbose)
+
 def _auto(split:Split, similar, small, verbose)->SizeSimilarity:
     "The size-similarity result for `split`, announced in one line."
     r = size_similarity(split, similar=similar, small=small)
@@ -137,25 +150,27 @@ def tl_learner(data:Path|str|FolderReport|Split, # image folder, its report or s
     be = get_backend(backend)
     if bb is not None: be.check(bb, HEADS[head or 'fc'] if isinstance(head or 'fc', str) else head)  # before any work
     if strategy != 'auto' and head is not None: get_head(head, strategy.num)
-    split, own = _split(data, be, valid_pct, 42 if seed is None else seed, verbose)
-    if verbose and split.notes: print('\n'.join(f'tlnb: note: {n}' for n in split.notes))
-    table = None
-    if bb is None:  # arch='auto'
-        from tlnb.core.compare import auto_arch  # compare builds learners with this function
-        arch, table = auto_arch(split, be.name, size, bs, seed, verbose=verbose)
-        bb = get_backbone(arch)
-    ss = _auto(split, similar, small, verbose) if strategy == 'auto' else None
+    if bb is None and distributed(): raise ValueError("arch='auto' measures the bases in one process: run `tlnb compare` (or `compare_backbones`) first, then pass the base it chooses")
+    verbose = verbose and is_main()  # in a distributed run the main process speaks for all
+    def prepare():  # the file checks, the choice of a base and the matrix: once per run, in the main process
+        split, own = _split(data, be, valid_pct, 42 if seed is None else seed, verbose)
+        if verbose and split.notes: print('\n'.join(f'tlnb: note: {n}' for n in split.notes))
+        arch_, table = (None, None) if bb is not None else _auto_arch(split, be.name, size, bs, seed, verbose)
+        return split, own, arch_, table, (_auto(split, similar, small, verbose) if strategy == 'auto' else None)
+    if distributed() and not be.owns(data): (split, _, arch, table, ss), own = run_once(prepare, be.exchange()), None
+    else: split, own, arch, table, ss = prepare()  # a backend's own data object stays in its process
+    bb = bb or get_backbone(arch)
     if ss: strategy = get_strategy(ss.strategy)
     h = get_head(DEFAULT_HEADS[strategy.num] if head is None else head, strategy.num)
     be.check(bb, h)
     aug = QUADRANT3_AUG if ss and ss.quadrant.augment else False
     dls = be.data(own if own is not None else split, size or bb.size, batch_size(bs, len(split.train), verbose), 42 if seed is None else seed, aug)
-    if seed is not None: be.seed(seed, dls)
+    if seed is not None or distributed(): be.seed(42 if seed is None else seed, dls)  # a run's processes shuffle alike
     small = ss.small if ss else small if small is not None else statistics.median(split.report.per_class.values()) < SMALL_LIMIT
     learn = be.learner(dls, strategy, bb, h, small, frozen=frozen, pretrained=pretrained, weights=weights,
                        head_kwargs=head_kwargs, cache=cache, **kwargs)
     learn.size_similarity, learn.backbones = ss, table
-    return learn
+    return be.distribute(learn) if distributed() else learn
 
 # %% ../../nbs/08_core.learner.ipynb #5e1484f3
 def tl_load(fname:Path|str)->TLLearner:

@@ -9,14 +9,16 @@ from __future__ import annotations
 import numpy as np
 from ..core.cache import FEATURES, files_sig, weights_digest, feature_key
 from ..core.noise import quiet
+from ..core.distrib import distributed
 quiet('fastai')
 import torch
 from torch import nn
 from fastprogress.fastprogress import progress_bar
 from fastai.vision.all import Callback, DataLoader, AdaptiveConcatPool2d, TrainEvalCallback, ProgressCallback
+from fastai.distributed import DistributedDL
 
 # %% auto #0
-__all__ = ['has_random_tfms', 'extract_features', 'base_digest', 'cache_key', 'FeatureCache']
+__all__ = ['has_random_tfms', 'extract_features', 'base_digest', 'cache_key', 'plain', 'FeatureCache']
 
 # %% ../../nbs/12_fastai_backend.cache.ipynb #ebdb660c
 def has_random_tfms(dl:DataLoader)->bool:
@@ -28,14 +30,20 @@ def has_random_tfms(dl:DataLoader)->bool:
 def extract_features(base:nn.Module, dl:DataLoader, passes:int=1, show:bool=True,
                      channels_last:bool=True, # run the convolutions on channels-last tensors (faster on CPUs; features equal to float rounding, within 1e-4)
                     )->tuple[np.ndarray, np.ndarray]:
-    "Concat-pooled features of `base` (in inference mode) over `passes` ordered passes of `dl`, with their targets."
+    "Concat-pooled features of `base` (in inference mode) over `passes` ordered passes of `dl`, with their targets (in a distributed run: each process extracts its share, every process gets all)."
     was, fmt = base.training, torch.channels_last if channels_last else torch.contiguous_format
     base.eval()
     pool, dl, xs, ys = AdaptiveConcatPool2d(), dl.new(shuffle=False, drop_last=False), [], []
+    share, n = dl, len(dl.dataset)
+    if distributed(): from tlnb.fastai_backend.distrib import ShardDL, gather_rows; share = ShardDL(dl)  # its module imports this one
     try:
         for _ in range(passes):
-            for xb, yb in (progress_bar(dl, leave=False) if show else dl):
-                xs.append(pool(base(xb.contiguous(memory_format=fmt))).flatten(1).float().cpu().numpy()); ys.append(yb.cpu().numpy())
+            px, py = [], []
+            for xb, yb in (progress_bar(share, leave=False) if show else share):
+                px.append(pool(base(xb.contiguous(memory_format=fmt))).flatten(1).float().cpu().numpy()); py.append(yb.cpu().numpy())
+            x, y = np.concatenate(px), np.concatenate(py)
+            if distributed(): x, y = gather_rows(x, n), gather_rows(y, n)
+            xs.append(x); ys.append(y)
     finally: base.train(was)
     return np.concatenate(xs), np.concatenate(ys)
 
@@ -50,6 +58,10 @@ def cache_key(dl:DataLoader, arch:str, base:nn.Module, passes:int=1)->str:
     return feature_key(files_sig(dl.items), arch, base_digest(base), tfms, passes)
 
 # %% ../../nbs/12_fastai_backend.cache.ipynb #fea9051c
+def plain(o):
+    "A model or a loader itself, out of the wrapper a distributed fit puts it in (`DistributedDataParallel`, `DistributedDL`)."
+    return o.module if isinstance(o, nn.parallel.DistributedDataParallel) else o.dl if isinstance(o, DistributedDL) else o
+
 class FeatureCache(Callback):
     "While the base is frozen, train and validate the head on features computed once and kept."
     order = TrainEvalCallback.order + 1
@@ -61,11 +73,11 @@ class FeatureCache(Callback):
     @property
     def active(self)->bool:
         "Whether the base is frozen as a fixed function (no trainable parameter, BatchNorm frozen)."
-        return self.enabled and not self.learn.train_bn and not any(p.requires_grad for p in self.learn.model[0].parameters())
+        return self.enabled and not self.learn.train_bn and not any(p.requires_grad for p in plain(self.learn.model)[0].parameters())
 
     def features(self, split:int, passes:int|None=None)->tuple[np.ndarray, np.ndarray]:
         "The cached features and targets of the training (0) or validation (1) set; `passes=1`: one pass, not augmented."
-        dl, base = self.learn.dls[split], self.learn.model[0]
+        dl, base = plain(self.learn.dls[split]), plain(self.learn.model)[0]
         if passes == 1 and has_random_tfms(dl): dl = self.learn.dls.test_dl(dl.items, with_labels=True)  # validation transforms
         n = passes or ((self.passes or 4) if split == 0 and has_random_tfms(dl) else 1)
         show = any(isinstance(c, ProgressCallback) for c in self.learn.cbs)  # a progress bar unless the learner runs without
@@ -75,7 +87,7 @@ class FeatureCache(Callback):
         "A loader of the cached features of `split`, built once per fit (the files are checked once, not every epoch)."
         memo = getattr(self, '_fit_loaders', None)
         if memo is not None and split in memo: return memo[split]
-        dl = self.learn.dls[split]
+        dl = plain(self.learn.dls[split])
         x, y = self.features(split)
         ds = torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
         res = DataLoader(ds, bs=dl.bs, shuffle=split == 0, drop_last=split == 0 and len(ds) > dl.bs, device=self.learn.dls.device)

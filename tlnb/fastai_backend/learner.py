@@ -25,6 +25,7 @@ import torch
 from fastai.vision.all import (Learner, DataLoaders, Callback, Recorder, CancelFitException, BnFreeze, ParamScheduler, Resize,
                                accuracy, error_rate, bn_types, set_seed, load_learner)
 from fastai.callback.schedule import LRFinder
+from fastai.distributed import DistributedTrainer
 from fastcore.basics import patch
 from .data import tl_dls, split_of, augmented, normalize_for, set_augment as augment_dls
 from .models import tl_model, group_splitter, LOSSES, HEAD_LAYERS
@@ -266,7 +267,8 @@ def export(self:FastaiLearner, fname:Path|str='export.pkl', overwrite:bool=False
     "Save the learner, without its data, to `fname` (a `.pkl` file; relative to the current directory)."
     dest = export_path(fname, '.pkl', overwrite)
     with running(self, 'export'):
-        return write_atomically(dest, lambda tmp: Learner.export(self, tmp, pickle_module, pickle_protocol))
+        with self.removed_cbs(self.cbs.filter(lambda c: isinstance(c, DistributedTrainer))):  # a run's processes are not the export's
+            return write_atomically(dest, lambda tmp: Learner.export(self, tmp, pickle_module, pickle_protocol))
 
 # %% ../../nbs/13_fastai_backend.learner.ipynb #d5a1014c
 def _image_size(dls:DataLoaders)->int|None:

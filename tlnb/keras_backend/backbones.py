@@ -13,10 +13,21 @@ from ..core.specs import BackboneSpec, GROUPS, get_backbone
 from ..core.weights import import_torch, torch_model, weights_file
 from ..core.noise import quiet, quiet_stderr
 import_torch()  # before TensorFlow: importing torchvision after TensorFlow crashes the process
+from ..core.distrib import distributed, local_world
+
+def _workers_strategy():
+    "A worker of a distributed Keras run (`TF_CONFIG` set by `tlnb.keras_backend.distrib`): its `MultiWorkerMirroredStrategy`; else `None`."
+    import os
+    if not (distributed() and 'TF_CONFIG' in os.environ): return None
+    import tensorflow as tf
+    n = max(1, (os.cpu_count() or 1) // local_world())  # the machine's cores, shared by its workers
+    tf.config.threading.set_intra_op_parallelism_threads(n); tf.config.threading.set_inter_op_parallelism_threads(n)
+    return tf.distribute.MultiWorkerMirroredStrategy()
 quiet('keras')
 with quiet_stderr():  # TensorFlow's C++ start-up logs
     import keras
     from keras import ops
+    WORKERS = _workers_strategy()  # in a worker of a distributed run, before any operation (TensorFlow's rule)
     ops.zeros(1)  # starts the runtime (and its device search) now, quietly
 
 # %% auto #0

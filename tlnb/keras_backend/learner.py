@@ -7,7 +7,7 @@ Docs: https://tlnb.github.io/tlnb/keras_backend.learner.html.md"""
 # %% ../../nbs/23_keras_backend.learner.ipynb #747a9415
 from __future__ import annotations
 import json, time, zipfile
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 import numpy as np
 from PIL import Image
@@ -21,7 +21,7 @@ from ..core.contract import (TLLearner, complete, running, tell, stop_requested,
 from ..core.learner import Backend, BACKENDS
 from ..core.lrfind import lr_find_result
 from ..core.probe import warm_start
-from .backbones import keras_base, group_layers, Preprocess
+from .backbones import keras_base, group_layers, Preprocess, WORKERS
 from .data import KerasData, keras_data, keras_aug, ArrayBatches, ImageBatches, load_image
 from .optim import GroupAdam, OneCycle, ExpSweep, variable_rates
 import keras
@@ -29,7 +29,7 @@ from keras import ops
 
 # %% auto #0
 __all__ = ['KERAS_HEADS', 'KERAS_LOSSES', 'EAGER_STEPS', 'hinge_loss', 'Pool', 'keras_model', 'KerasRecorder', 'KerasLearner',
-           'KerasRun', 'KerasProgress', 'load_keras_learner', 'keras_learner', 'KerasBackend']
+           'KerasRun', 'KerasProgress', 'workers_scope', 'load_keras_learner', 'keras_learner', 'KerasBackend']
 
 # %% ../../nbs/23_keras_backend.learner.ipynb #662a75eb
 def hinge_loss(y_true, y_pred):
@@ -106,6 +106,7 @@ class KerasLearner(TLLearner):
         self.arch, self.head, self.head_spec, self.train_bn = bb.name, head.name, head, False
         self.loss, self.recorder, self.strategy, self.size_similarity = KERAS_LOSSES[head.loss](), KerasRecorder(), None, None
         self.eager, self.show = None, True # eager: run Keras eagerly (True), compiled (False), or eagerly for short runs (None)
+        self.engine = None # in a distributed run: how the processes predict and validate together (`tlnb.keras_backend.distrib`)
 
     @property
     def report(self): "The folder report of the training data (`None` after loading an export)."; return self.dls.report if self.dls else None
@@ -151,7 +152,7 @@ def bn_modes(self:KerasLearner)->list[str]:
 @patch
 def set_augment(self:KerasLearner, aug:bool|dict=QUADRANT3_AUG)->KerasLearner:
     "Put augmentation layers `aug` (see `augment_args`; `False`: none) in front of the same model."
-    with running(self, 'set_augment'):
+    with running(self, 'set_augment'), workers_scope():
         layers = {l.name: l for l in self.model.layers}
         inp, self.augment = keras.Input((None, None, 3), name='image'), keras_aug(aug)
         x = layers['preprocess'](self.augment(inp) if self.augment else inp)
@@ -171,7 +172,11 @@ def _extract(self:KerasLearner, ds:ImageBatches, passes:int)->tuple[np.ndarray, 
     inp = keras.Input((None, None, 3))
     x = self.augment(inp, training=True) if passes > 1 else inp
     fm = keras.Model(inp, self.model.get_layer('pool')(self.base(self.model.get_layer('preprocess')(x), training=False)))
-    return np.concatenate([fm.predict(ds, verbose=0) for _ in range(passes)]), np.tile(ds.y, passes)
+    return np.concatenate([_predict(self, fm, ds) for _ in range(passes)]), np.tile(ds.y, passes)
+
+def _predict(self:KerasLearner, model:keras.Model, ds)->np.ndarray:
+    "`model`'s outputs over the batches of `ds`, in order (in a distributed run, each process computes its share)."
+    return self.engine.predict(model, ds) if self.engine else model.predict(ds, verbose=0)
 
 @patch
 def features(self:KerasLearner, split:str='train', passes:int|None=None)->tuple[np.ndarray, np.ndarray]:
@@ -237,11 +242,16 @@ def _target(self:KerasLearner, shuffle_seed:int=42)->tuple:
 
 EAGER_STEPS = 16 # shorter runs of the whole model go eagerly: tracing it costs ~30 s on 2 CPU cores, an eager step ~2 s more
 
+def workers_scope():
+    "In a worker of a distributed run, the strategy's scope, where models, optimizers and their variables are made (`tlnb.keras_backend.distrib`)."
+    return WORKERS.scope() if WORKERS is not None else nullcontext()
+
 def _compile(self:KerasLearner, model:keras.Model, lr, rates:list[float], mom=0.9, steps:int=0):
     "Compile `model` with a `GroupAdam`: schedule or rate `lr`, times each layer group's entry in `rates`."
-    opt = GroupAdam(lr, rates=variable_rates(self.groups, rates), mom=mom, wd=self.wd)
     eager = self.eager if self.eager is not None else model is self.model and steps < EAGER_STEPS
-    model.compile(opt, self.loss, metrics=[keras.metrics.SparseCategoricalAccuracy(name='accuracy')], run_eagerly=eager, jit_compile=False)
+    with workers_scope():
+        opt = GroupAdam(lr, rates=variable_rates(self.groups, rates), mom=mom, wd=self.wd)
+        model.compile(opt, self.loss, metrics=[keras.metrics.SparseCategoricalAccuracy(name='accuracy')], run_eagerly=eager, jit_compile=False)
 
 def _fit(self:KerasLearner, n_epoch:int, lr:float|slice, sched=None, mom=0.9, show:bool|None=None, cbs:list=()):
     "Train `n_epoch` epochs at group rates from `lr`, scaled by `sched(total_steps)` if given; held, restored when it ends early."
@@ -253,8 +263,9 @@ def _fit(self:KerasLearner, n_epoch:int, lr:float|slice, sched=None, mom=0.9, sh
         _compile(self, model, sched(total) if sched else 1., rates, mom(total) if callable(mom) else mom, total)
         run = KerasRun(self, rates[-1])
         show = self.show if show is None else show
-        try: model.fit(train, epochs=n_epoch, validation_data=valid, verbose=0,
-                       callbacks=[self.recorder, run] + ([KerasProgress(n_epoch, len(train))] if show else []) + list(cbs))
+        local = [self.engine.validation(self, model, valid)] if self.engine else []  # first: it writes the validation logs the others read
+        try: model.fit(train, epochs=n_epoch, validation_data=None if local else valid, verbose=0,
+                       callbacks=local + [self.recorder, run] + ([KerasProgress(n_epoch, len(train))] if show else []) + list(cbs))
         except KeyboardInterrupt:
             run.restore(); print(kept_message('interrupted', run.done)); tell(self, 'ended', 'fit', 'interrupted')
             raise
@@ -342,7 +353,7 @@ def validate(self:KerasLearner)->list[float]:
     with running(self, 'validate'):
         model, _, valid = _target(self)
         _compile(self, model, 0., [1.] * len(self.groups), steps=len(valid))
-        r = model.evaluate(valid, verbose=0, return_dict=True)
+        r = self.engine.evaluate(self, model, valid) if self.engine else model.evaluate(valid, verbose=0, return_dict=True)
     return [float(r['loss']), float(r['accuracy'])]
 
 def _softmax(x:np.ndarray)->np.ndarray:
@@ -355,9 +366,9 @@ def get_preds(self:KerasLearner, split:str='valid')->tuple[np.ndarray, np.ndarra
     with running(self, 'get_preds'):
         if self.cache_active and split == 'valid':
             x, y = self.features(split)
-            return calibrated(_softmax(self.classifier.predict(x, verbose=0, batch_size=256)), self.temperature), y
+            return calibrated(_softmax(_predict(self, self.classifier, ArrayBatches(x, y, 256))), self.temperature), y
         ds = getattr(self.dls, split).ordered()
-        return calibrated(_softmax(self.model.predict(ds, verbose=0)), self.temperature), ds.y
+        return calibrated(_softmax(_predict(self, self.model, ds)), self.temperature), ds.y
 
 KerasLearner.probs = KerasLearner.get_preds
 
@@ -444,7 +455,8 @@ class KerasBackend(Backend):
         if not isinstance(src, KerasData): return keras_data(src, size=size, bs=bs, seed=seed, aug=aug, verbose=False)
         src.aug = src.aug or aug
         return src
-    def learner(self, data, strategy, bb, head, small, **kwargs): return keras_learner(data, strategy, bb, head, small, **kwargs)
+    def learner(self, data, strategy, bb, head, small, **kwargs):
+        with workers_scope(): return keras_learner(data, strategy, bb, head, small, **kwargs)
     def seed(self, seed:int, data:KerasData):
         keras.utils.set_random_seed(seed)
         data.train.reseed(seed)
