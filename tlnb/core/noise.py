@@ -1,4 +1,4 @@
-"""The warnings and logs third-party libraries print when tlnb imports them, filtered; `TLNB_VERBOSE=1` brings them back
+"""The warnings and logs third-party libraries print when tlnb imports them, filtered; `TLNB_VERBOSE=1` brings them back. And the one process setting a backend makes when it is imported: freed memory kept for the next batch
 
 Docs: https://tlnb.github.io/tlnb/core.noise.html.md"""
 
@@ -10,7 +10,8 @@ import logging, os, sys, warnings
 from contextlib import contextmanager
 
 # %% auto #0
-__all__ = ['NOISE', 'TF_ENV', 'is_verbose', 'quiet', 'verbose', 'quiet_stderr', 'quiet_logs']
+__all__ = ['NOISE', 'TF_ENV', 'M_TRIM_THRESHOLD', 'M_TOP_PAD', 'M_MMAP_THRESHOLD', 'KEEP_MEMORY', 'is_verbose', 'quiet',
+           'verbose', 'quiet_stderr', 'quiet_logs', 'keep_freed_memory']
 
 # %% ../../nbs/09_core.noise.ipynb #9efd5658
 NOISE = {'fastai': [(r'.*torch\.jit\.script.*', FutureWarning), (r".*mode\.chained_assignment.*", Warning)],
@@ -56,3 +57,16 @@ def quiet_logs(*names:str, level:int=logging.ERROR):
     try: yield
     finally:
         for l, v in zip(loggers, levels): l.setLevel(v)
+
+# %% ../../nbs/09_core.noise.ipynb #f0fb1b8d
+M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3 # glibc's `mallopt` parameters
+KEEP_MEMORY = {M_MMAP_THRESHOLD: 32 << 20, M_TRIM_THRESHOLD: 1 << 30, M_TOP_PAD: 64 << 20} # what `keep_freed_memory` sets
+
+def keep_freed_memory()->bool:
+    "Ask glibc to keep freed memory for reuse rather than return it to the kernel (see above); whether it did."
+    if os.environ.get('TLNB_KEEP_MEMORY', '1') == '0' or not sys.platform.startswith('linux'): return False
+    try:
+        import ctypes
+        libc = ctypes.CDLL('libc.so.6')
+        return all(libc.mallopt(k, v) == 1 for k, v in KEEP_MEMORY.items())
+    except (OSError, AttributeError): return False  # not glibc (musl has no `mallopt`)

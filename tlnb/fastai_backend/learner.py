@@ -19,8 +19,9 @@ from ..core.learner import Backend, BACKENDS
 from ..core.lrfind import lr_find_result
 from ..core.probe import warm_start
 from ..core.data import load_rgb
-from ..core.noise import quiet
+from ..core.noise import quiet, keep_freed_memory
 quiet('fastai')
+keep_freed_memory()  # each batch's activations reused, not faulted back in (`tlnb.core.noise`)
 import torch
 from fastai.vision.all import (Learner, DataLoaders, Callback, Recorder, CancelFitException, BnFreeze, ParamScheduler, Resize,
                                accuracy, error_rate, bn_types, set_seed, load_learner)

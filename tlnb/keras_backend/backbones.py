@@ -11,7 +11,8 @@ from typing import Callable
 import numpy as np
 from ..core.specs import BackboneSpec, GROUPS, get_backbone
 from ..core.weights import import_torch, torch_model, weights_file
-from ..core.noise import quiet, quiet_stderr
+from ..core.noise import quiet, quiet_stderr, keep_freed_memory
+keep_freed_memory()  # each batch's activations reused, not faulted back in (`tlnb.core.noise`)
 import_torch()  # before TensorFlow: importing torchvision after TensorFlow crashes the process
 from ..core.distrib import distributed, local_world
 
