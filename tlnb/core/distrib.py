@@ -30,7 +30,7 @@ def distributed()->bool: "Whether this process is one of several in a run."; ret
 
 # %% ../../nbs/07a_core.distrib.ipynb #1e1a1b03
 class Exchange(ABC):
-    "How the processes of a run share values, on a backend's engine (`Backend.exchange`)."
+    "How the processes of a run share values, on a backend's engine (its `exchange()`)."
     @abstractmethod
     def broadcast(self, obj): "The main process's `obj`, in every process (the others pass anything, usually `None`)."
     @abstractmethod
