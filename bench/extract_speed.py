@@ -1,9 +1,12 @@
 """Feature extraction (strategy 3's first epoch, `forecast`, `compare_backbones`, label issues): where the time goes,
-and what channels-last images (the model's weights untouched) and bfloat16 autocast give, side by side in one run on the frozen EfficientNet-Lite0 base.
+and what channels-last images (the model's weights untouched), ONNX Runtime (tlnb's default on CPUs from
+`ORT_MIN_IMAGES` images) and bfloat16 autocast (only where the CPU has native bfloat16) give, side by side in one run
+on the frozen EfficientNet-Lite0 base.
 
-Prints images/s of the forward pass alone (one preloaded batch) and of the whole extraction (decode, resize, forward)
-for each variant, the largest difference of its features from float32's, and the cross-validated accuracy of a
-linear probe on its features (the accuracy strategy 3 starts from).
+Prints images/s of the forward pass alone (one preloaded batch) and of the whole extraction (decode, resize, forward;
+for ONNX Runtime, the export included) for each variant, the largest difference of its features from float32's, and
+the cross-validated accuracy of a linear probe on its features (the accuracy strategy 3 starts from). Then the
+ceiling: this CPU's float32 matrix-multiply rate over the base's 0.8 GFLOP a 224 px image.
 
 Usage: python bench/extract_speed.py [--size 224] [--bs 32] [--data PATH]"""
 import argparse, time
@@ -13,28 +16,42 @@ import numpy as np, torch
 from tlnb.core.learner import tl_learner
 from tlnb.core.probe import cv_predict, probe_model
 from tlnb.core.data import digits_folder
-from tlnb.fastai_backend.cache import extract_features
+from tlnb.fastai_backend.cache import extract_features, ort_session, _SESSIONS
 
-VARIANTS = {'float32 NCHW (plain)': (False, False), 'channels-last': (True, False), 'bfloat16 autocast': (False, True),
-            'channels-last + bfloat16': (True, True)}
+BF16 = torch.ops.mkldnn._is_mkldnn_bf16_supported()  # native bfloat16 (AVX512-BF16 or AMX); emulated, it is ~7x slower
+VARIANTS = {'float32 NCHW (plain)': ('torch', False, False), 'channels-last': ('torch', True, False),
+            'onnxruntime (tlnb)': ('onnxruntime', False, False)}
+if BF16: VARIANTS |= {'bfloat16 autocast': ('torch', False, True), 'channels-last + bfloat16': ('torch', True, True)}
+LITE0_GFLOP = 0.8  # multiply-adds x 2 of one 224 px image through EfficientNet-Lite0's base
 
 def ctx(bf16): return torch.autocast('cpu', dtype=torch.bfloat16) if bf16 else nullcontext()
 
-def forward_rate(base, xb, cl, bf16, reps=3)->float:
+def forward_rate(base, xb, engine, cl, bf16, reps=3)->float:
     "Images/s of the base's forward pass on the batch `xb`."
     x = xb.contiguous(memory_format=torch.channels_last) if cl else xb.contiguous()
+    if engine == 'onnxruntime':
+        s, a = ort_session(base, tuple(xb.shape[-2:])), xb.numpy()
+        base = lambda _: s.run(None, {'x': a})
     with torch.no_grad(), ctx(bf16):
         base(x)  # warm-up
         t = time.perf_counter()
         for _ in range(reps): base(x)
     return reps * len(x) / (time.perf_counter() - t)
 
-def extract(learn, cl, bf16):
-    "Features of the training set (validation transforms), and the seconds the whole extraction took."
+def extract(learn, engine, cl, bf16):
+    "Features of the training set (validation transforms), and the seconds the whole extraction took (ONNX Runtime: its export included)."
     base, dl = learn.model[0], learn.dls.test_dl(learn.dls.train.items, with_labels=True)
+    _SESSIONS.clear()
     t = time.perf_counter()
-    with ctx(bf16): x, y = extract_features(base, dl, 1, show=False, channels_last=cl)
+    with ctx(bf16): x, y = extract_features(base, dl, 1, show=False, channels_last=cl, engine=engine)
     return x, y, time.perf_counter() - t
+
+def matmul_gflops(n=2048, reps=5)->float:
+    "This CPU's float32 matrix-multiply rate, GFLOP/s."
+    a = torch.randn(n, n); a @ a
+    t = time.perf_counter()
+    for _ in range(reps): a @ a
+    return 2 * n**3 * reps / (time.perf_counter() - t) / 1e9
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -46,16 +63,21 @@ def main():
     base = learn.model[0].eval()
     xb = learn.dls.one_batch()[0].cpu()
     print(f'{data.name}: {len(learn.dls.train_ds)} training images, efficientnet_lite0 at {a.size} px, bs {a.bs}, '
-          f'{torch.get_num_threads()} threads; bfloat16 on this CPU: {torch.backends.mkldnn.is_available()} (oneDNN)', flush=True)
+          f'{torch.get_num_threads()} threads; native bfloat16: {BF16}', flush=True)
     rows, ref = [], None
-    for name, (cl, bf16) in VARIANTS.items():
-        fwd = forward_rate(base, xb, cl, bf16)
-        x, y, s = extract(learn, cl, bf16)
+    for name, (engine, cl, bf16) in VARIANTS.items():
+        x, y, s = extract(learn, engine, cl, bf16)
+        fwd = forward_rate(base, xb, engine, cl, bf16)
         ref = x if ref is None else ref
         acc = float((cv_predict(probe_model(), x, y, 5, 0).argmax(1) == y).mean())
         rows.append((name, fwd, len(x) / s, float(np.abs(x - ref).max()), acc))
         print(f'{name:26s} forward {fwd:6.1f} img/s   extraction {len(x) / s:6.1f} img/s   max|Δfeature| {rows[-1][3]:.1e}   probe CV acc {acc:.4f}', flush=True)
     p0 = rows[0]
     for r in rows[1:]: print(f'{r[0]} / plain: forward {r[1] / p0[1]:.2f}x, extraction {r[2] / p0[2]:.2f}x, probe accuracy {r[4] - p0[4]:+.4f}')
+    g = matmul_gflops()
+    if a.size == 224:
+        ceil = g / LITE0_GFLOP
+        print(f'ceiling: float32 matrix multiply {g:.0f} GFLOP/s / {LITE0_GFLOP} GFLOP an image = {ceil:.0f} img/s; '
+              + ', '.join(f'{r[0]} forward {r[1] / ceil:.0%}' for r in rows))
 
 if __name__ == '__main__': main()

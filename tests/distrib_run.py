@@ -3,9 +3,19 @@ then training; each process writes what it ended with to OUT/<rank>.json.
 
 python tests/distrib_run.py OUT N [--strategy S] [--epochs E] [--cache true|false|disk] [--backend fastai|keras]
 (used by nbs/15_fastai_backend.distrib.ipynb, nbs/25_keras_backend.distrib.ipynb and tests/test_distrib.py)"""
-import argparse, json, time
+import argparse, json, os, subprocess, sys, time
 from pathlib import Path
 from tlnb.core.distrib import launch, rank
+
+def run_processes(n:int, out:Path, *flags, timeout:int=500, env=None)->list[dict]:
+    "This script on `n` processes (all killed after `timeout` s); what each process wrote."
+    p = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), str(out), str(n), *flags], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True, start_new_session=True, env=env)
+    try: log = p.communicate(timeout=timeout)[0]
+    finally:
+        if p.poll() is None: os.killpg(p.pid, 9); p.communicate()
+    assert p.returncode == 0, log[-3000:]
+    return [json.loads(f.read_text()) for f in sorted(Path(out).glob('*.json'))]
 
 def train(out:str, processes:int, strategy:int, epochs:int, cache, backend:str):
     from tlnb.core.learner import tl_learner

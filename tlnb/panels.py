@@ -42,6 +42,15 @@ class Panel(Live, Listener):
         for c in self.controls: c.disabled = not on
     def changed(self, learn): self.refresh()
     def refresh(self): "Show the learner's current state."
+    _thread = None  # the thread of the work this panel started
+    @property
+    def running(self)->bool: "Whether work this panel started is under way."; return self._thread is not None and self._thread.is_alive()
+    def wait(self, timeout:float|None=None):
+        "Block until the work this panel started ends."
+        if self._thread: self._thread.join(timeout)
+    def _in_thread(self, f, *args):
+        "Start `f(*args)` in a thread of this panel's."
+        self._thread = threading.Thread(target=f, args=args, daemon=True); self._thread.start()
 
 # %% ../nbs/41_panels.ipynb #143b2051
 class RunProgress(Listener):
@@ -200,7 +209,7 @@ def on_forecast(self:QuadrantPanel):
         try: self.learn.forecast(); self.refresh()
         except Exception as e: self.info.value = _error_html(e)
         finally: self._enable(True)
-    self._thread = threading.Thread(target=run, daemon=True); self._thread.start()
+    self._in_thread(run)
 
 @patch
 def on_measure(self:QuadrantPanel):
@@ -233,11 +242,6 @@ class LRFinderPanel(Panel):
     def lr(self)->float: "The rate chosen or typed."; return self.rate.value
     @property
     def suggestions(self)->dict[str, float]: "The finder's suggested rates, by method."; return {s.method: s.lr for s in self._sugg}
-    @property
-    def running(self)->bool: "Whether the finder is running."; return self._thread is not None and self._thread.is_alive()
-    def wait(self, timeout:float|None=None):
-        "Block until the run started by the panel ends."
-        if self._thread: self._thread.join(timeout)
 
 # %% ../nbs/41_panels.ipynb #9d49371e
 @patch
@@ -254,8 +258,7 @@ def on_run(self:LRFinderPanel):
     if (what := busy(self.learn)): self.status.value = _note_html(f'the learner is busy with {what}: wait for it to end'); return
     self.plot.reset(); self._pts, self._sugg = ([], []), []
     self.choices.options, self.status.value = [], 'running...'
-    self._thread = threading.Thread(target=self._find, daemon=True)
-    self._thread.start()
+    self._in_thread(self._find)
 
 @patch
 def _find(self:LRFinderPanel):
@@ -313,11 +316,6 @@ class FineTunePanel(Panel):
         return group_rates(slice(self.lo.value, self.hi.value), len(self.learn.group_names))
     @property
     def results(self)->list[dict]: "One row per finished epoch of the last run: losses and metrics."; return list(self._rows)
-    @property
-    def running(self)->bool: "Whether training started here is under way."; return self._thread is not None and self._thread.is_alive()
-    def wait(self, timeout:float|None=None):
-        "Block until the training started by the panel ends."
-        if self._thread: self._thread.join(timeout)
 
 # %% ../nbs/41_panels.ipynb #13d02e7b
 @patch
@@ -353,8 +351,7 @@ def on_train(self:FineTunePanel):
     if (what := busy(self.learn)): self.status.value = _note_html(f'the learner is busy with {what}: wait for it to end'); return
     self._rows, self.table.value, self.status.value, self._stop_asked = [], '', 'training...', False
     self.history.reset(self.epochs.value)
-    self._thread = threading.Thread(target=self._fit, args=(self.epochs.value, slice(self.lo.value, self.hi.value)), daemon=True)
-    self._thread.start()
+    self._in_thread(self._fit, self.epochs.value, slice(self.lo.value, self.hi.value))
 
 @patch
 def _fit(self:FineTunePanel, epochs:int, lr:slice):
@@ -402,11 +399,6 @@ class ResultsPanel(Panel):
                               self.pick, self.heat_img, self.rel_img])
         self.controls, self.interp, self._thread = [self.show_btn, self.calib_btn], None, None
         super().__init__(learn)
-    @property
-    def running(self)->bool: "Whether work started here is under way."; return self._thread is not None and self._thread.is_alive()
-    def wait(self, timeout:float|None=None):
-        "Block until the work started by the panel ends."
-        if self._thread: self._thread.join(timeout)
 
 # %% ../nbs/41_panels.ipynb #0e2d9c6c
 @patch
@@ -417,7 +409,7 @@ def _start(self:ResultsPanel, work):
         try: work()
         except Exception as e: self.status.value = _error_html(e)
         finally: self._enable(True); self.snapshot()
-    self._thread = threading.Thread(target=run, daemon=True); self._thread.start()
+    self._in_thread(run)
 
 @patch
 def on_show(self:ResultsPanel):

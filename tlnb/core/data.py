@@ -284,13 +284,15 @@ def _write_digits(dest:Path, size:int):
         (dest/str(y)).mkdir(parents=True, exist_ok=True)
         Image.fromarray((img * 255 / 16).astype(np.uint8)).resize((size, size), Image.BILINEAR).save(dest/str(y)/f'{i:04d}.png')
 
+def _complete_digits(dest:Path)->bool: return dest.is_dir() and sum(1 for _ in dest.glob('*/*.png')) == 1797
+
 def digits_folder(dest:Path|str|None=None, # where the folder goes; default: `tlnb_cache()/'digits32'`
                   size:int=32, # side of the written images, in pixels
                  )->Path:
     "scikit-learn's digits as an image folder with 10 classes; written once, then reused."
     dest = Path(dest) if dest else tlnb_cache()/f'digits{size}'
     if dest.exists():
-        if sum(1 for _ in dest.glob('*/*.png')) == 1797: return dest
+        if _complete_digits(dest): return dest
         raise FileExistsError(f'{dest} exists and is not a complete digits folder: pass another `dest`')
     part = dest.with_name(f'{dest.name}.{os.getpid()}.part')  # one per process: several may write at once (a distributed run)
     shutil.rmtree(part, ignore_errors=True)
@@ -298,5 +300,5 @@ def digits_folder(dest:Path|str|None=None, # where the folder goes; default: `tl
     try: part.rename(dest)
     except OSError:  # another process finished first: its folder is the same
         shutil.rmtree(part, ignore_errors=True)
-        if not (dest.exists() and sum(1 for _ in dest.glob('*/*.png')) == 1797): raise
+        if not _complete_digits(dest): raise
     return dest

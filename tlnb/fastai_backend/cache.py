@@ -6,6 +6,7 @@ Docs: https://tlnb.github.io/tlnb/fastai_backend.cache.html.md"""
 
 # %% ../../nbs/12_fastai_backend.cache.ipynb #35b4885c
 from __future__ import annotations
+import contextlib, importlib.util, io, queue, threading, warnings
 import numpy as np
 from ..core.cache import FEATURES, files_sig, weights_digest, feature_key
 from ..core.noise import quiet
@@ -18,7 +19,8 @@ from fastai.vision.all import Callback, DataLoader, AdaptiveConcatPool2d, TrainE
 from fastai.distributed import DistributedDL
 
 # %% auto #0
-__all__ = ['has_random_tfms', 'extract_features', 'base_digest', 'cache_key', 'plain', 'FeatureCache']
+__all__ = ['ORT_MIN_IMAGES', 'has_random_tfms', 'prefetched', 'ort_session', 'pick_engine', 'extract_features', 'base_digest',
+           'cache_key', 'plain', 'FeatureCache']
 
 # %% ../../nbs/12_fastai_backend.cache.ipynb #ebdb660c
 def has_random_tfms(dl:DataLoader)->bool:
@@ -26,21 +28,101 @@ def has_random_tfms(dl:DataLoader)->bool:
     if getattr(dl, 'split_idx', None) != 0: return False
     return any(getattr(t, 'split_idx', None) == 0 for t in list(dl.after_item.fs) + list(dl.after_batch.fs))
 
+def prefetched(it, ahead:int=2):
+    "Iterate `it` in a background thread, `ahead` items in advance, so that loading images overlaps the forward pass."
+    q, stop, end = queue.Queue(ahead), threading.Event(), object()
+    def put(o):
+        while not stop.is_set():
+            try: return q.put(o, timeout=0.1)
+            except queue.Full: pass
+    def fill():
+        try:
+            for o in it:
+                if stop.is_set(): return
+                put((True, o))
+            put((True, end))
+        except BaseException as e: put((False, e))
+    th = threading.Thread(target=fill, daemon=True, name='tlnb-prefetch'); th.start()
+    try:
+        while True:
+            ok, o = q.get()
+            if not ok: raise o
+            if o is end: return
+            yield o
+    finally: stop.set(); th.join()
+
+# %% ../../nbs/12_fastai_backend.cache.ipynb #37d3ff61
+ORT_MIN_IMAGES = 200  # from this many images a pass, 'auto' runs the base in ONNX Runtime: below, exporting costs more than it saves
+_SESSIONS = {}  # base digest -> ONNX Runtime session, the last two
+
+def _to_onnx(m:nn.Module, x:torch.Tensor)->bytes:
+    "ONNX bytes of `m` for batches shaped like `x` (any batch size and image size)."
+    with torch.no_grad(), warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter('ignore')
+        try:  # PyTorch's TorchScript exporter: 0.7 s for EfficientNet-Lite0
+            f = io.BytesIO()
+            torch.onnx.export(m, (x,), f, dynamo=False, input_names=['x'], output_names=['y'], dynamic_axes={'x': {0: 'n', 2: 'h', 3: 'w'}})
+            return f.getvalue()
+        except Exception:  # gone from a later PyTorch: the torch.export one (13 s)
+            d = torch.export.Dim
+            return torch.onnx.export(m, (x,), dynamo=True, verbose=False, dynamic_shapes=({0: d('n'), 2: d('h', min=32), 3: d('w', min=32)},)).model_proto.SerializeToString()
+
+def ort_session(base:nn.Module, size:tuple=(224, 224)):
+    "An ONNX Runtime session computing `base`'s concat-pooled features (input `x`, NCHW float32), exported once per set of weights."
+    import onnxruntime as ort
+    key = base_digest(base)
+    if key not in _SESSIONS:
+        m, was = nn.Sequential(base, AdaptiveConcatPool2d(), nn.Flatten()).eval(), base.training
+        try: onnx = _to_onnx(m, torch.zeros(2, 3, *size))
+        finally: base.train(was)
+        so = ort.SessionOptions(); so.intra_op_num_threads, so.inter_op_num_threads = torch.get_num_threads(), 1
+        so.log_severity_level = 3
+        if len(_SESSIONS) >= 2: _SESSIONS.pop(next(iter(_SESSIONS)))
+        _SESSIONS[key] = ort.InferenceSession(onnx, so, providers=['CPUExecutionProvider'])
+    return _SESSIONS[key]
+
+def pick_engine(engine:str, base:nn.Module, n:int)->str:
+    "'torch' or 'onnxruntime' for extracting `n` images a pass with `base`: `engine` itself unless it is 'auto'."
+    if engine not in ('auto', 'torch', 'onnxruntime'): raise ValueError(f"engine={engine!r}: use 'auto', 'torch' or 'onnxruntime'")
+    if engine != 'auto': return engine
+    cpu = next(base.parameters(), torch.empty(0)).device.type == 'cpu'
+    return 'onnxruntime' if cpu and n >= ORT_MIN_IMAGES and importlib.util.find_spec('onnxruntime') else 'torch'
+
+def _torch_features(base, fmt):
+    "A function from a batch of images to `base`'s concat-pooled features, in PyTorch."
+    pool = AdaptiveConcatPool2d()
+    return lambda xb: pool(base(xb.contiguous(memory_format=fmt))).flatten(1).float().cpu().numpy()
+
+def _features_fn(base:nn.Module, engine:str, fmt, size:tuple, strict:bool=False):
+    "A function from a batch of images to their pooled features, as a float32 array."
+    if engine == 'onnxruntime':
+        try: s = ort_session(base, size)
+        except Exception as e:
+            if strict: raise
+            warnings.warn(f'extracting with PyTorch: the base could not run in ONNX Runtime ({type(e).__name__}: {e})')
+            return _torch_features(base, fmt)
+        return lambda xb: s.run(None, {'x': xb.detach().cpu().float().numpy()})[0]
+    return _torch_features(base, fmt)
+
 @torch.no_grad()
 def extract_features(base:nn.Module, dl:DataLoader, passes:int=1, show:bool=True,
-                     channels_last:bool=True, # run the convolutions on channels-last tensors (faster on CPUs; features equal to float rounding, within 1e-4)
+                     channels_last:bool=True, # PyTorch engine: run the convolutions on channels-last tensors (faster on CPUs; features equal to float rounding, within 1e-4)
+                     engine:str='auto', # 'onnxruntime' (twice as fast on CPUs; features equal to float rounding), 'torch', or 'auto': ONNX Runtime on a CPU from `ORT_MIN_IMAGES` images
                     )->tuple[np.ndarray, np.ndarray]:
     "Concat-pooled features of `base` (in inference mode) over `passes` ordered passes of `dl`, with their targets (in a distributed run: each process extracts its share, every process gets all)."
     was, fmt = base.training, torch.channels_last if channels_last else torch.contiguous_format
     base.eval()
-    pool, dl, xs, ys = AdaptiveConcatPool2d(), dl.new(shuffle=False, drop_last=False), [], []
-    share, n = dl, len(dl.dataset)
+    dl, xs, ys = dl.new(shuffle=False, drop_last=False), [], []
+    share, n, feats = dl, len(dl.dataset), None
     if distributed(): from tlnb.fastai_backend.distrib import ShardDL, gather_rows; share = ShardDL(dl)  # its module imports this one
+    picked = pick_engine(engine, base, n)
     try:
         for _ in range(passes):
             px, py = [], []
-            for xb, yb in (progress_bar(share, leave=False) if show else share):
-                px.append(pool(base(xb.contiguous(memory_format=fmt))).flatten(1).float().cpu().numpy()); py.append(yb.cpu().numpy())
+            batches = share if distributed() else prefetched(share)  # a distributed loader's collectives stay in this thread
+            for xb, yb in (progress_bar(batches, total=len(share), leave=False) if show else batches):
+                if feats is None: feats = _features_fn(base, picked, fmt, tuple(xb.shape[-2:]), engine == 'onnxruntime')
+                px.append(feats(xb)); py.append(yb.cpu().numpy())
             x, y = np.concatenate(px), np.concatenate(py)
             if distributed(): x, y = gather_rows(x, n), gather_rows(y, n)
             xs.append(x); ys.append(y)
@@ -67,8 +149,9 @@ class FeatureCache(Callback):
     order = TrainEvalCallback.order + 1
     def __init__(self, passes:int|None=None, # training passes when the data are augmented (default 4; 1 without augmentation)
                  disk:bool=False, # also keep features on disk, across sessions
-                 enabled:bool=True): # `False` trains the frozen base the plain way
-        self.passes, self.disk, self.enabled = passes, disk, enabled
+                 enabled:bool=True, # `False` trains the frozen base the plain way
+                 engine:str='auto'): # what runs the base for extraction: 'onnxruntime', 'torch' or 'auto' (see `extract_features`)
+        self.passes, self.disk, self.enabled, self.engine = passes, disk, enabled, engine
 
     @property
     def active(self)->bool:
@@ -81,7 +164,7 @@ class FeatureCache(Callback):
         if passes == 1 and has_random_tfms(dl): dl = self.learn.dls.test_dl(dl.items, with_labels=True)  # validation transforms
         n = passes or ((self.passes or 4) if split == 0 and has_random_tfms(dl) else 1)
         show = any(isinstance(c, ProgressCallback) for c in self.learn.cbs)  # a progress bar unless the learner runs without
-        return FEATURES.get(cache_key(dl, getattr(self.learn, 'arch', ''), base, n), lambda: extract_features(base, dl, n, show), self.disk)
+        return FEATURES.get(cache_key(dl, getattr(self.learn, 'arch', ''), base, n), lambda: extract_features(base, dl, n, show, engine=getattr(self, 'engine', 'auto')), self.disk)
 
     def _loader(self, split:int)->DataLoader:
         "A loader of the cached features of `split`, built once per fit (the files are checked once, not every epoch)."
