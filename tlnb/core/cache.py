@@ -6,7 +6,7 @@ Docs: https://tlnb.github.io/tlnb/core.cache.html.md"""
 
 # %% ../../nbs/05_core.cache.ipynb #04838342
 from __future__ import annotations
-import hashlib, os, warnings
+import hashlib, importlib.util, logging, os, queue, threading, warnings
 from collections import OrderedDict
 from pathlib import Path
 from typing import Callable
@@ -15,7 +15,8 @@ from .data import tlnb_cache
 from .distrib import distributed, is_main
 
 # %% auto #0
-__all__ = ['MEMORY_ENTRIES', 'FEATURES', 'files_sig', 'weights_digest', 'feature_key', 'FeatureStore']
+__all__ = ['MEMORY_ENTRIES', 'FEATURES', 'ORT_MIN_IMAGES', 'ONNX_BASES', 'files_sig', 'weights_digest', 'feature_key',
+           'FeatureStore', 'prefetched', 'pick_engine', 'OnnxBases', 'engine_fn']
 
 # %% ../../nbs/05_core.cache.ipynb #d037bc1c
 def files_sig(files)->list:
@@ -86,3 +87,66 @@ class FeatureStore:
     def clear(self): "Forget the sets in memory (those on disk stay)."; self.memory.clear()
 
 FEATURES = FeatureStore() # the store both backends use
+
+# %% ../../nbs/05_core.cache.ipynb #9f25834a
+ORT_MIN_IMAGES = 200  # from this many images a pass, engine='auto' runs the frozen base in ONNX Runtime (on a CPU)
+
+def prefetched(it, ahead:int=2):
+    "Iterate `it` in a background thread, `ahead` items in advance, so that loading images overlaps the forward pass."
+    q, stop, end = queue.Queue(ahead), threading.Event(), object()
+    def put(o):
+        while not stop.is_set():
+            try: return q.put(o, timeout=0.1)
+            except queue.Full: pass
+    def fill():
+        try:
+            for o in it:
+                if stop.is_set(): return
+                put((True, o))
+            put((True, end))
+        except BaseException as e: put((False, e))
+    th = threading.Thread(target=fill, daemon=True, name='tlnb-prefetch'); th.start()
+    try:
+        while True:
+            ok, o = q.get()
+            if not ok: raise o
+            if o is end: return
+            yield o
+    finally: stop.set(); th.join()
+
+def pick_engine(engine:str, # 'auto', 'onnxruntime' or `native`
+                native:str, # the backend's own engine: 'torch' or 'keras'
+                n:int, # images a pass
+                cpu:bool=True, # whether the base runs on a CPU
+                needs:tuple=('onnxruntime',), # modules the conversion needs
+               )->str:
+    "`native` or 'onnxruntime' to extract features: `engine` itself unless it is 'auto'."
+    if engine not in ('auto', native, 'onnxruntime'): raise ValueError(f"engine={engine!r}: use 'auto', {native!r} or 'onnxruntime'")
+    if engine != 'auto': return engine
+    return 'onnxruntime' if cpu and n >= ORT_MIN_IMAGES and all(importlib.util.find_spec(m) for m in needs) else native
+
+class OnnxBases:
+    "ONNX Runtime sessions of frozen bases, made once per set of weights; the last `keep` are kept."
+    def __init__(self, keep:int=2): self.sessions, self.keep = OrderedDict(), keep
+    def get(self, key:str, # the base's weights digest (and whatever else its graph depends on)
+            make:Callable[[], bytes], # the ONNX model's bytes, made only when `key` is new
+            threads:int=1): # ONNX Runtime's threads
+        "The session for `key`."
+        if key not in self.sessions:
+            import onnxruntime as ort
+            so = ort.SessionOptions(); so.intra_op_num_threads, so.inter_op_num_threads, so.log_severity_level = threads, 1, 3
+            if len(self.sessions) >= self.keep: self.sessions.popitem(last=False)
+            self.sessions[key] = ort.InferenceSession(make(), so, providers=['CPUExecutionProvider'])
+        return self.sessions[key]
+    def clear(self): self.sessions.clear()
+
+ONNX_BASES = OnnxBases()
+
+def engine_fn(picked:str, native:Callable, onnx:Callable, strict:bool=False)->Callable:
+    "`onnx()` (a function running the base in ONNX Runtime) when `picked` says so, else `native`; in 'auto' mode a failed conversion warns and falls back."
+    if picked != 'onnxruntime': return native
+    try: return onnx()
+    except Exception as e:
+        if strict: raise
+        warnings.warn(f'extracting features without ONNX Runtime: the base could not be converted ({type(e).__name__}: {str(e)[:200]})')
+        return native

@@ -6,9 +6,9 @@ Docs: https://tlnb.github.io/tlnb/fastai_backend.cache.html.md"""
 
 # %% ../../nbs/12_fastai_backend.cache.ipynb #35b4885c
 from __future__ import annotations
-import contextlib, importlib.util, io, queue, threading, warnings
+import contextlib, io, warnings
 import numpy as np
-from ..core.cache import FEATURES, files_sig, weights_digest, feature_key
+from ..core.cache import FEATURES, files_sig, weights_digest, feature_key, prefetched, pick_engine, engine_fn, ONNX_BASES
 from ..core.noise import quiet
 from ..core.distrib import distributed
 quiet('fastai')
@@ -19,8 +19,7 @@ from fastai.vision.all import Callback, DataLoader, AdaptiveConcatPool2d, TrainE
 from fastai.distributed import DistributedDL
 
 # %% auto #0
-__all__ = ['ORT_MIN_IMAGES', 'has_random_tfms', 'prefetched', 'ort_session', 'pick_engine', 'extract_features', 'base_digest',
-           'cache_key', 'plain', 'FeatureCache']
+__all__ = ['has_random_tfms', 'ort_session', 'extract_features', 'base_digest', 'cache_key', 'plain', 'FeatureCache']
 
 # %% ../../nbs/12_fastai_backend.cache.ipynb #ebdb660c
 def has_random_tfms(dl:DataLoader)->bool:
@@ -28,33 +27,7 @@ def has_random_tfms(dl:DataLoader)->bool:
     if getattr(dl, 'split_idx', None) != 0: return False
     return any(getattr(t, 'split_idx', None) == 0 for t in list(dl.after_item.fs) + list(dl.after_batch.fs))
 
-def prefetched(it, ahead:int=2):
-    "Iterate `it` in a background thread, `ahead` items in advance, so that loading images overlaps the forward pass."
-    q, stop, end = queue.Queue(ahead), threading.Event(), object()
-    def put(o):
-        while not stop.is_set():
-            try: return q.put(o, timeout=0.1)
-            except queue.Full: pass
-    def fill():
-        try:
-            for o in it:
-                if stop.is_set(): return
-                put((True, o))
-            put((True, end))
-        except BaseException as e: put((False, e))
-    th = threading.Thread(target=fill, daemon=True, name='tlnb-prefetch'); th.start()
-    try:
-        while True:
-            ok, o = q.get()
-            if not ok: raise o
-            if o is end: return
-            yield o
-    finally: stop.set(); th.join()
-
 # %% ../../nbs/12_fastai_backend.cache.ipynb #37d3ff61
-ORT_MIN_IMAGES = 200  # from this many images a pass, 'auto' runs the base in ONNX Runtime: below, exporting costs more than it saves
-_SESSIONS = {}  # base digest -> ONNX Runtime session, the last two
-
 def _to_onnx(m:nn.Module, x:torch.Tensor)->bytes:
     "ONNX bytes of `m` for batches shaped like `x` (any batch size and image size)."
     with torch.no_grad(), warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
@@ -69,40 +42,21 @@ def _to_onnx(m:nn.Module, x:torch.Tensor)->bytes:
 
 def ort_session(base:nn.Module, size:tuple=(224, 224)):
     "An ONNX Runtime session computing `base`'s concat-pooled features (input `x`, NCHW float32), exported once per set of weights."
-    import onnxruntime as ort
-    key = base_digest(base)
-    if key not in _SESSIONS:
+    def make():
         m, was = nn.Sequential(base, AdaptiveConcatPool2d(), nn.Flatten()).eval(), base.training
-        try: onnx = _to_onnx(m, torch.zeros(2, 3, *size))
+        try: return _to_onnx(m, torch.zeros(2, 3, *size))
         finally: base.train(was)
-        so = ort.SessionOptions(); so.intra_op_num_threads, so.inter_op_num_threads = torch.get_num_threads(), 1
-        so.log_severity_level = 3
-        if len(_SESSIONS) >= 2: _SESSIONS.pop(next(iter(_SESSIONS)))
-        _SESSIONS[key] = ort.InferenceSession(onnx, so, providers=['CPUExecutionProvider'])
-    return _SESSIONS[key]
-
-def pick_engine(engine:str, base:nn.Module, n:int)->str:
-    "'torch' or 'onnxruntime' for extracting `n` images a pass with `base`: `engine` itself unless it is 'auto'."
-    if engine not in ('auto', 'torch', 'onnxruntime'): raise ValueError(f"engine={engine!r}: use 'auto', 'torch' or 'onnxruntime'")
-    if engine != 'auto': return engine
-    cpu = next(base.parameters(), torch.empty(0)).device.type == 'cpu'
-    return 'onnxruntime' if cpu and n >= ORT_MIN_IMAGES and importlib.util.find_spec('onnxruntime') else 'torch'
+    return ONNX_BASES.get('torch-' + base_digest(base), make, torch.get_num_threads())
 
 def _torch_features(base, fmt):
     "A function from a batch of images to `base`'s concat-pooled features, in PyTorch."
     pool = AdaptiveConcatPool2d()
     return lambda xb: pool(base(xb.contiguous(memory_format=fmt))).flatten(1).float().cpu().numpy()
 
-def _features_fn(base:nn.Module, engine:str, fmt, size:tuple, strict:bool=False):
-    "A function from a batch of images to their pooled features, as a float32 array."
-    if engine == 'onnxruntime':
-        try: s = ort_session(base, size)
-        except Exception as e:
-            if strict: raise
-            warnings.warn(f'extracting with PyTorch: the base could not run in ONNX Runtime ({type(e).__name__}: {e})')
-            return _torch_features(base, fmt)
-        return lambda xb: s.run(None, {'x': xb.detach().cpu().float().numpy()})[0]
-    return _torch_features(base, fmt)
+def _ort_features(base, size):
+    "A function from a batch of images to `base`'s concat-pooled features, in ONNX Runtime."
+    s = ort_session(base, size)
+    return lambda xb: s.run(None, {'x': xb.detach().cpu().float().numpy()})[0]
 
 @torch.no_grad()
 def extract_features(base:nn.Module, dl:DataLoader, passes:int=1, show:bool=True,
@@ -115,13 +69,13 @@ def extract_features(base:nn.Module, dl:DataLoader, passes:int=1, show:bool=True
     dl, xs, ys = dl.new(shuffle=False, drop_last=False), [], []
     share, n, feats = dl, len(dl.dataset), None
     if distributed(): from tlnb.fastai_backend.distrib import ShardDL, gather_rows; share = ShardDL(dl)  # its module imports this one
-    picked = pick_engine(engine, base, n)
+    picked = pick_engine(engine, 'torch', n, cpu=next(base.parameters(), torch.empty(0)).device.type == 'cpu')
     try:
         for _ in range(passes):
             px, py = [], []
             batches = share if distributed() else prefetched(share)  # a distributed loader's collectives stay in this thread
             for xb, yb in (progress_bar(batches, total=len(share), leave=False) if show else batches):
-                if feats is None: feats = _features_fn(base, picked, fmt, tuple(xb.shape[-2:]), engine == 'onnxruntime')
+                if feats is None: feats = engine_fn(picked, _torch_features(base, fmt), lambda: _ort_features(base, tuple(xb.shape[-2:])), strict=engine == 'onnxruntime')
                 px.append(feats(xb)); py.append(yb.cpu().numpy())
             x, y = np.concatenate(px), np.concatenate(py)
             if distributed(): x, y = gather_rows(x, n), gather_rows(y, n)

@@ -15,7 +15,7 @@ from fastcore.basics import patch
 from fastprogress.fastprogress import master_bar, progress_bar
 from ..core.specs import GROUPS, BackboneSpec, HeadSpec, Registry, HEADS, get_backbone
 from ..core.matrix import Strategy, get_strategy, group_rates, QUADRANT3_AUG
-from ..core.cache import FEATURES, files_sig, weights_digest, feature_key
+from ..core.cache import FEATURES, files_sig, weights_digest, feature_key, prefetched, pick_engine, engine_fn, ONNX_BASES
 from ..core.contract import (TLLearner, complete, running, tell, stop_requested, diverged, kept_message, diverged_message, TrainingDiverged,
                                 export_path, write_atomically, calibrated)
 from ..core.learner import Backend, BACKENDS
@@ -107,6 +107,7 @@ class KerasLearner(TLLearner):
         self.loss, self.recorder, self.strategy, self.size_similarity = KERAS_LOSSES[head.loss](), KerasRecorder(), None, None
         self.eager, self.show = None, True # eager: run Keras eagerly (True), compiled (False), or eagerly for short runs (None)
         self.engine = None # in a distributed run: how the processes predict and validate together (`tlnb.keras_backend.distrib`)
+        self.extract_engine = 'auto' # what runs the frozen base to extract features: 'onnxruntime', 'keras' or 'auto' (`tlnb.core.cache.pick_engine`)
 
     @property
     def report(self): "The folder report of the training data (`None` after loading an export)."; return self.dls.report if self.dls else None
@@ -167,11 +168,30 @@ def cache_active(self:KerasLearner)->bool:
     "Whether the head trains on cached features: caching on, the whole base frozen, its BatchNorm frozen."
     return bool(self.cache) and not self.train_bn and not any(l.trainable_weights for g in self.groups[:-1] for l in g)
 
+def _to_onnx(fm:keras.Model)->bytes:
+    "ONNX bytes of the feature model `fm` (any batch and image size), by tf2onnx."
+    import logging, tensorflow as tf, tf2onnx
+    log = logging.getLogger('tf2onnx'); was = log.level; log.setLevel(logging.ERROR)
+    try: return tf2onnx.convert.from_keras(fm, input_signature=(tf.TensorSpec((None, None, None, 3), tf.float32, name='x'),), opset=17)[0].SerializeToString()
+    finally: log.setLevel(was)
+
+def _ort_run(self:KerasLearner, fm:keras.Model):
+    "A function from a batch of images to `fm`'s outputs, in ONNX Runtime (converted once per set of weights)."
+    key = feature_key('keras-onnx', self.arch, weights_digest(self.base.get_weights()), self.head_spec.concat)
+    s = ONNX_BASES.get(key, lambda: _to_onnx(fm), threads=0)  # 0: ONNX Runtime's own choice, one thread a physical core
+    return lambda xb: s.run(None, {s.get_inputs()[0].name: np.asarray(xb, np.float32)})[0]
+
 def _extract(self:KerasLearner, ds:ImageBatches, passes:int)->tuple[np.ndarray, np.ndarray]:
     "Pooled features of the frozen base over `passes` passes of `ds` (augmented when there is more than one)."
     inp = keras.Input((None, None, 3))
     x = self.augment(inp, training=True) if passes > 1 else inp
     fm = keras.Model(inp, self.model.get_layer('pool')(self.base(self.model.get_layer('preprocess')(x), training=False)))
+    engine = self.extract_engine
+    if passes == 1 and self.engine is None:  # augmented passes and a distributed run: Keras itself
+        import tensorflow as tf
+        picked = pick_engine(engine, 'keras', len(ds.files), cpu=not tf.config.list_physical_devices('GPU'), needs=('onnxruntime', 'tf2onnx'))
+        run = engine_fn(picked, None, lambda: _ort_run(self, fm), strict=engine == 'onnxruntime')
+        if run is not None: return np.concatenate([run(xb) for xb, _ in prefetched(ds[i] for i in range(len(ds)))]), ds.y
     return np.concatenate([_predict(self, fm, ds) for _ in range(passes)]), np.tile(ds.y, passes)
 
 def _predict(self:KerasLearner, model:keras.Model, ds)->np.ndarray:
