@@ -126,8 +126,8 @@ def pick_engine(engine:str, # 'auto', 'onnxruntime' or `native`
     return 'onnxruntime' if cpu and n >= ORT_MIN_IMAGES and all(importlib.util.find_spec(m) for m in needs) else native
 
 class OnnxBases:
-    "ONNX Runtime sessions of frozen bases, made once per set of weights; the last `keep` are kept."
-    def __init__(self, keep:int=2): self.sessions, self.keep = OrderedDict(), keep
+    "ONNX Runtime sessions of frozen bases, made once per set of weights; the last `keep` are kept (a session holds the base's weights)."
+    def __init__(self, keep:int=1): self.sessions, self.keep = OrderedDict(), keep
     def get(self, key:str, # the base's weights digest (and whatever else its graph depends on)
             make:Callable[[], bytes], # the ONNX model's bytes, made only when `key` is new
             threads:int=1): # ONNX Runtime's threads

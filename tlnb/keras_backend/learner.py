@@ -28,8 +28,9 @@ import keras
 from keras import ops
 
 # %% auto #0
-__all__ = ['KERAS_HEADS', 'KERAS_LOSSES', 'EAGER_STEPS', 'hinge_loss', 'Pool', 'keras_model', 'KerasRecorder', 'KerasLearner',
-           'KerasRun', 'KerasProgress', 'workers_scope', 'load_keras_learner', 'keras_learner', 'KerasBackend']
+__all__ = ['KERAS_HEADS', 'KERAS_LOSSES', 'QUICK_CONVERT', 'EAGER_STEPS', 'hinge_loss', 'Pool', 'keras_model', 'KerasRecorder',
+           'KerasLearner', 'KerasRun', 'KerasProgress', 'workers_scope', 'load_keras_learner', 'keras_learner',
+           'KerasBackend']
 
 # %% ../../nbs/23_keras_backend.learner.ipynb #662a75eb
 def hinge_loss(y_true, y_pred):
@@ -175,6 +176,8 @@ def _to_onnx(fm:keras.Model)->bytes:
     try: return tf2onnx.convert.from_keras(fm, input_signature=(tf.TensorSpec((None, None, None, 3), tf.float32, name='x'),), opset=17)[0].SerializeToString()
     finally: log.setLevel(was)
 
+QUICK_CONVERT = {'efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2', 'vgg16', 'mobilenet_v2'} # tf2onnx converted these in 4-9 s; resnet50 took 29 s, inception_v3 97 s, efficientnet_b0 261 s (2 busy cores): 'auto' leaves those to Keras
+
 def _ort_run(self:KerasLearner, fm:keras.Model):
     "A function from a batch of images to `fm`'s outputs, in ONNX Runtime (converted once per set of weights)."
     key = feature_key('keras-onnx', self.arch, weights_digest(self.base.get_weights()), self.head_spec.concat)
@@ -186,11 +189,11 @@ def _extract(self:KerasLearner, ds:ImageBatches, passes:int)->tuple[np.ndarray, 
     inp = keras.Input((None, None, 3))
     x = self.augment(inp, training=True) if passes > 1 else inp
     fm = keras.Model(inp, self.model.get_layer('pool')(self.base(self.model.get_layer('preprocess')(x), training=False)))
-    engine = self.extract_engine
+    engine = self.extract_engine if self.extract_engine != 'auto' or self.arch in QUICK_CONVERT else 'keras'
     if passes == 1 and self.engine is None:  # augmented passes and a distributed run: Keras itself
         import tensorflow as tf
         picked = pick_engine(engine, 'keras', len(ds.files), cpu=not tf.config.list_physical_devices('GPU'), needs=('onnxruntime', 'tf2onnx'))
-        run = engine_fn(picked, None, lambda: _ort_run(self, fm), strict=engine == 'onnxruntime')
+        run = engine_fn(picked, None, lambda: _ort_run(self, fm), strict=self.extract_engine == 'onnxruntime')
         if run is not None: return np.concatenate([run(xb) for xb, _ in prefetched(ds[i] for i in range(len(ds)))]), ds.y
     return np.concatenate([_predict(self, fm, ds) for _ in range(passes)]), np.tile(ds.y, passes)
 
