@@ -6,7 +6,7 @@ Docs: https://tlnb.github.io/tlnb/core.data.html.md"""
 
 # %% ../../nbs/00_core.data.ipynb #73cf6a98
 from __future__ import annotations
-import os, shutil
+import os, shutil, threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -15,9 +15,9 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # %% auto #0
-__all__ = ['PHOTO_FORMATS', 'SPLIT_NAMES', 'SYSTEM_FOLDERS', 'MODEL_FILES', 'make_corpus', 'load_rgb', 'check_image',
-           'split_roots', 'walk_files', 'FolderReport', 'scan_folder', 'stratified_split', 'Split', 'split_items',
-           'tlnb_cache', 'digits_folder']
+__all__ = ['PHOTO_FORMATS', 'KEPT', 'SPLIT_NAMES', 'SYSTEM_FOLDERS', 'MODEL_FILES', 'make_corpus', 'load_rgb', 'KeptImages',
+           'load_sized', 'check_image', 'split_roots', 'walk_files', 'FolderReport', 'scan_folder', 'stratified_split',
+           'Split', 'split_items', 'tlnb_cache', 'digits_folder']
 
 # %% ../../nbs/00_core.data.ipynb #450e70a4
 def make_corpus(root:Path|str)->Path:
@@ -71,6 +71,42 @@ def load_rgb(fn:Path|str, # image file
     if im.mode == 'P' and 'transparency' in im.info: im = im.convert('RGBA')
     if im.mode in ('RGBA', 'LA', 'PA', 'La', 'RGBa'): return _flatten_alpha(im)
     return im.convert('RGB')
+
+# %% ../../nbs/00_core.data.ipynb #a780e6f9
+class KeptImages:
+    "Images `load_sized` made, by file, date and size, kept in memory up to `max_mb` megabytes (the first that fit)."
+    def __init__(self, max_mb:float=1024): self.max_mb, self.kept, self.nbytes, self.lock = max_mb, {}, 0, threading.Lock()
+    def get(self, key:tuple)->Image.Image|None: "The image kept for `key`, or `None`."; return self.kept.get(key)
+    def put(self, key:tuple, im:Image.Image):
+        "Keep `im` for `key` if it fits."
+        n = im.width * im.height * len(im.getbands())
+        with self.lock:
+            if key not in self.kept and self.nbytes + n <= self.max_mb * 2**20: self.kept[key], self.nbytes = im, self.nbytes + n
+    def clear(self):
+        "Forget every kept image."
+        with self.lock: self.kept, self.nbytes = {}, 0
+    def __len__(self): return len(self.kept)
+    def __repr__(self): return f'KeptImages: {len(self.kept)} images, {self.nbytes / 2**20:.1f} of {self.max_mb:g} MB'
+
+KEPT = KeptImages(float(os.environ.get('TLNB_KEEP_MB', 1024))) # the images every backend reads, kept for later epochs
+
+def _squish(im:Image.Image, size:int)->Image.Image:
+    return im if im.size == (size, size) else im.resize((size, size), Image.BILINEAR)
+
+def load_sized(fn:Path|str|Image.Image, # image file, or an image already open
+               size:int, # side of the square, in pixels
+               draft:bool=True, # decode a large JPEG at a reduced scale first (Pillow's `draft`)
+               keep:bool=True, # read and write `KEPT`
+              )->Image.Image:
+    "`fn` as RGB (`load_rgb`) squished to `size` x `size`, bilinear; a large JPEG decoded at reduced scale; kept in `KEPT`."
+    if isinstance(fn, Image.Image): return _squish(fn.convert('RGB'), size)
+    st = os.stat(fn)
+    key = (os.path.abspath(fn), st.st_mtime_ns, st.st_size, size, draft)
+    im = KEPT.get(key) if keep else None
+    if im is None:
+        im = _squish(load_rgb(fn, draft=size if draft else None), size)
+        if keep: KEPT.put(key, im)
+    return im.copy()
 
 # %% ../../nbs/00_core.data.ipynb #8f2762a9
 def check_image(fn:Path)->str|None:

@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 from .. import __version__
-from .data import load_rgb, check_image, walk_files
+from .data import load_rgb, load_sized, check_image, walk_files
 from .contract import export_path, write_atomically
 from .noise import quiet, quiet_stderr, quiet_logs
 
@@ -31,8 +31,9 @@ __all__ = ['FORMATS', 'ALIASES', 'RESIZE_RULE', 'META_VERSION', 'SAVED_MODEL_MET
 # %% ../../nbs/0a_core.predictor.ipynb #8fce15ed
 FORMATS = {'onnx': '.onnx', 'tflite': '.tflite', 'saved_model': '', 'pkl': '.pkl', 'keras': '.keras'} # format -> extension ('' : a folder)
 ALIASES = {'litert': 'tflite', 'tf_saved_model': 'saved_model', 'savedmodel': 'saved_model'} # other names accepted for `format`
-RESIZE_RULE = ('tlnb.core.data.load_rgb (EXIF orientation applied; palette, alpha (on white), grey, CMYK and 16-bit images made '
-               '8-bit RGB), then PIL Image.resize((size, size), Image.BILINEAR): squished to the square, not cropped')
+RESIZE_RULE = ('tlnb.core.data.load_sized: load_rgb (EXIF orientation applied; palette, alpha (on white), grey, CMYK and 16-bit '
+               'images made 8-bit RGB; a JPEG decoded with PIL draft("RGB", (size, size)), its 1/2, 1/4 or 1/8 scale keeping both sides '
+               '>= size), then PIL Image.resize((size, size), Image.BILINEAR): squished to the square, not cropped')
 META_VERSION = 1 # version of the metadata layout below
 
 def deploy_meta(classes:list[str], # class names, in the order of the model's outputs
@@ -234,7 +235,7 @@ def predict_probs(learn, # a `TLLearner`
                  )->np.ndarray:
     "Probabilities from the learner's `predict`, given each file read and resized as a `Predictor` does (how learner files are checked)."
     s = learn.size
-    return learner_run(learn, np.stack([np.asarray(load_rgb(f).resize((s, s), Image.BILINEAR), np.float32) for f in files]))
+    return learner_run(learn, np.stack([np.asarray(load_sized(f, s, keep=False), np.float32) for f in files]))
 
 LOADERS = {'onnx': load_onnx, 'tflite': load_tflite, 'saved_model': load_saved_model, 'pkl': load_learner_file, 'keras': load_learner_file}
 
@@ -257,9 +258,8 @@ class Predictor:
     def pixels(self, items)->np.ndarray:
         "Files or PIL images as one float32 batch, read and resized exactly as in training."
         def one(it):
-            try: im = it.convert('RGB') if isinstance(it, Image.Image) else load_rgb(it)
+            try: return np.asarray(load_sized(it, self.size, keep=False), np.float32)
             except Exception as e: raise ValueError(f'{it}: cannot be read as an image ({type(e).__name__}: {e})') from None
-            return np.asarray(im.resize((self.size, self.size), Image.BILINEAR), np.float32)
         return np.stack([one(it) for it in items]) if len(items) else np.zeros((0, self.size, self.size, 3), np.float32)
 
     def probs(self, items, bs:int=32)->np.ndarray:

@@ -8,16 +8,17 @@ Docs: https://tlnb.github.io/tlnb/fastai_backend.data.html.md"""
 from __future__ import annotations
 from pathlib import Path
 from collections import Counter
-from ..core.data import FolderReport, Split, scan_folder, split_items, split_roots, load_rgb
+from ..core.data import FolderReport, Split, scan_folder, split_items, split_roots, load_rgb, load_sized
 from ..core.matrix import augment_args
 from ..core.learner import batch_size
 from ..core.noise import quiet
 quiet('fastai')
-from fastai.vision.all import (PILImage, DataBlock, DataLoaders, ImageBlock, CategoryBlock, IndexSplitter, Resize, ResizeMethod,
-                               Normalize, aug_transforms, noop)
+from fastai.vision.all import (PILImage, DataBlock, DataLoaders, TransformBlock, CategoryBlock, IndexSplitter, Resize, ResizeMethod,
+                               IntToFloatTensor, Normalize, aug_transforms, noop)
+from PIL import Image
 
 # %% auto #0
-__all__ = ['RGBImage', 'ClassFolder', 'tl_dls', 'set_augment', 'augmented', 'normalize_for', 'split_of']
+__all__ = ['RGBImage', 'SizedImage', 'Squish', 'ClassFolder', 'tl_dls', 'set_augment', 'augmented', 'normalize_for', 'split_of']
 
 # %% ../../nbs/10_fastai_backend.data.ipynb #8f68a388
 class RGBImage(PILImage):
@@ -26,6 +27,18 @@ class RGBImage(PILImage):
     def create(cls, fn, **kwargs):
         if isinstance(fn, (str, Path)): return cls(load_rgb(fn))
         return super().create(fn, **kwargs)
+
+# %% ../../nbs/10_fastai_backend.data.ipynb #fa021364
+class SizedImage:
+    "fastai's type transform for tlnb's files: `load_sized` (squished to `size`, kept in memory) as an `RGBImage`."
+    def __init__(self, size:int): self.size, self.__name__ = size, 'SizedImage'  # named: fastai pickles it
+    def __call__(self, fn): return RGBImage(load_sized(fn, self.size)) if isinstance(fn, (str, Path)) else RGBImage.create(fn)
+    def __repr__(self): return f'SizedImage({self.size})'
+
+class Squish(Resize):
+    "fastai's `Resize` squishing to `size`, bilinear, as `load_sized` does; an image already that size passes through."
+    def __init__(self, size:int): super().__init__(size, ResizeMethod.Squish)
+    def encodes(self, x:Image.Image): return x if x.size == tuple(self.size) else x.resize(tuple(self.size), Image.BILINEAR)
 
 # %% ../../nbs/10_fastai_backend.data.ipynb #92d0221c
 class ClassFolder:
@@ -51,10 +64,11 @@ def tl_dls(path:Path|str|FolderReport|Split, # folder of class folders, or with 
     sp = path if isinstance(path, Split) else split_items(path if isinstance(path, FolderReport) else scan_folder(path), valid_pct, seed)
     if verbose: print(sp.report)
     items = [f for f, _ in sp.train + sp.valid]
-    dblock = DataBlock(blocks=(ImageBlock(RGBImage), CategoryBlock(vocab=sp.vocab)), get_items=noop,
+    dblock = DataBlock(blocks=(TransformBlock(type_tfms=SizedImage(size), batch_tfms=IntToFloatTensor), CategoryBlock(vocab=sp.vocab)),
+                       get_items=noop,
                        get_y=ClassFolder(list(split_roots(sp.report.path).values())),
                        splitter=IndexSplitter(range(len(sp.train), len(items))),
-                       item_tfms=Resize(size, ResizeMethod.Squish), batch_tfms=batch_tfms or [])
+                       item_tfms=Squish(size), batch_tfms=batch_tfms or [])
     dls = dblock.dataloaders(items, bs=batch_size(bs, len(sp.train), verbose), num_workers=num_workers, path=sp.report.path, **kwargs)
     dls.report, dls.split = sp.report, sp
     if aug: set_augment(dls, aug)

@@ -18,7 +18,7 @@ from ..core.contract import (TLLearner, complete, running, tell, stop_requested,
 from ..core.learner import Backend, BACKENDS
 from ..core.lrfind import lr_find_result
 from ..core.probe import warm_start
-from ..core.data import load_rgb
+from ..core.data import load_sized
 from ..core.noise import quiet, keep_freed_memory
 quiet('fastai')
 keep_freed_memory()  # each batch's activations reused, not faulted back in (`tlnb.core.noise`)
@@ -252,7 +252,7 @@ def heatmap(self:FastaiLearner, item)->tuple[np.ndarray, np.ndarray, str]:
         i = int(self.model(x).argmax(1))
         cam = LayerGradCam(self.model, self.model[0][-1]).attribute(x, target=i, relu_attributions=True)
         cam = LayerAttribution.interpolate(cam, x.shape[-2:], interpolate_mode='bilinear')[0, 0].detach().numpy()
-    img = np.asarray((load_rgb(item) if isinstance(item, Path) else item.convert('RGB')).resize(x.shape[-2:][::-1]))
+    img = np.asarray(load_sized(item, int(x.shape[-1]), keep=False))
     return img, cam / cam.max() if cam.max() > 0 else cam, self.vocab[i]
 
 @patch

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 from PIL import Image
-from ..core.data import FolderReport, Split, scan_folder, split_items, load_rgb
+from ..core.data import FolderReport, Split, scan_folder, split_items, load_rgb, load_sized
 from ..core.matrix import augment_args
 from ..core.learner import batch_size
 import tlnb.keras_backend.backbones  # noqa: F401 -- torch before TensorFlow, TensorFlow quiet
@@ -22,9 +22,8 @@ __all__ = ['load_image', 'ImageBatches', 'ArrayBatches', 'keras_aug', 'KerasData
 
 # %% ../../nbs/21_keras_backend.data.ipynb #1a5d358c
 def load_image(fn:Path|str|Image.Image, size:int)->np.ndarray:
-    "`fn` as a `size` x `size` x 3 float32 array of RGB values in [0, 255]."
-    im = fn if isinstance(fn, Image.Image) else load_rgb(fn)
-    return np.asarray(im.convert('RGB').resize((size, size), Image.BILINEAR), dtype=np.float32)
+    "`fn` as a `size` x `size` x 3 float32 array of RGB values in [0, 255] (`load_sized`: kept in memory after its first read)."
+    return np.asarray(load_sized(fn, size), dtype=np.float32)
 
 # %% ../../nbs/21_keras_backend.data.ipynb #3bbe687f
 class ImageBatches(keras.utils.PyDataset):

@@ -28,9 +28,9 @@ import keras
 from keras import ops
 
 # %% auto #0
-__all__ = ['KERAS_HEADS', 'KERAS_LOSSES', 'QUICK_CONVERT', 'EAGER_STEPS', 'hinge_loss', 'Pool', 'keras_model', 'KerasRecorder',
-           'KerasLearner', 'KerasRun', 'KerasProgress', 'workers_scope', 'load_keras_learner', 'keras_learner',
-           'KerasBackend']
+__all__ = ['KERAS_HEADS', 'KERAS_LOSSES', 'QUICK_CONVERT', 'TRACE_SECONDS', 'hinge_loss', 'Pool', 'keras_model', 'KerasRecorder',
+           'KerasLearner', 'KerasRun', 'KerasProgress', 'eager_cost', 'workers_scope', 'load_keras_learner',
+           'keras_learner', 'KerasBackend']
 
 # %% ../../nbs/23_keras_backend.learner.ipynb #662a75eb
 def hinge_loss(y_true, y_pred):
@@ -263,7 +263,11 @@ def _target(self:KerasLearner, shuffle_seed:int=42)->tuple:
     (xt, yt), (xv, yv) = self.features('train'), self.features('valid')
     return self.classifier, ArrayBatches(xt, yt, self.dls.bs, shuffle=True, seed=shuffle_seed), ArrayBatches(xv, yv, self.dls.bs)
 
-EAGER_STEPS = 16 # shorter runs of the whole model go eagerly: tracing it costs ~30 s on 2 CPU cores, an eager step ~2 s more
+TRACE_SECONDS = 35 # tracing the whole model's training step, on 2 CPU cores (EfficientNet-Lite0, measured)
+
+def eager_cost(steps:int, bs:int, size:int)->float:
+    "Seconds `steps` eager training steps of the whole model cost more than traced ones, on 2 CPU cores (measured)."
+    return steps * (2 + 3e-6 * bs * size * size)
 
 def workers_scope():
     "In a worker of a distributed run, the strategy's scope, where models, optimizers and their variables are made (`tlnb.keras_backend.distrib`)."
@@ -271,7 +275,7 @@ def workers_scope():
 
 def _compile(self:KerasLearner, model:keras.Model, lr, rates:list[float], mom=0.9, steps:int=0):
     "Compile `model` with a `GroupAdam`: schedule or rate `lr`, times each layer group's entry in `rates`."
-    eager = self.eager if self.eager is not None else model is self.model and steps < EAGER_STEPS
+    eager = self.eager if self.eager is not None else model is self.model and eager_cost(steps, getattr(self.dls, 'bs', 32), self.size) < TRACE_SECONDS
     with workers_scope():
         opt = GroupAdam(lr, rates=variable_rates(self.groups, rates), mom=mom, wd=self.wd)
         model.compile(opt, self.loss, metrics=[keras.metrics.SparseCategoricalAccuracy(name='accuracy')], run_eagerly=eager, jit_compile=False)
