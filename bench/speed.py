@@ -13,16 +13,21 @@ is the second phase (everything training), and "first" the first epoch of the fi
   loader processes competing for the cores make.
 - tlnb fastai, strategy 1: `tl_learner(path, strategy=1)` and the same `fine_tune(epochs)`; strategy 2: `fit_one_cycle(
   epochs + 1, ...)` at the rates `tlnb train` uses, the lower layer groups frozen (the same number of epochs).
+- tlnb fastai, strategy 1 with its speed choices off (no channels-last images, nothing kept in memory): the same numbers,
+  so the same accuracy, slower.
 - plain Keras: the Keras transfer-learning guide's recipe: `image_dataset_from_directory` (cached and prefetched, as
   the guide's pipeline is), the base frozen and called with
   `training=False`, global average pooling, dropout, a dense layer, Adam; `epochs` epochs; then the base unfrozen,
   Adam(1e-5), `epochs` more.
 - tlnb Keras: `tl_learner(path, backend='keras', strategy=1).fine_tune(epochs, freeze_epochs=epochs)`: the same two
-  phases (the frozen one on cached features).
-- feature extraction (strategy 3's first epoch) on the training images: the plain PyTorch forward pass against tlnb's,
-  images/s, and the ceiling: this CPU's float32 matrix-multiply rate over the base's 0.8 GFLOP an image.
+  phases, fastai's way (BatchNorm trains in both, so the frozen phase runs on the images, not on cached features).
+- feature extraction, what strategy 3's first epoch does (the training and validation images through the frozen base):
+  the plain PyTorch forward pass against tlnb's, images/s, and the ceiling: this CPU's float32 matrix-multiply rate over
+  the base's 0.8 GFLOP an image.
 
-Usage: python bench/speed.py [--epochs 2] [--size 224] [--bs 32] [--data PATH] [--rows NAME ...]"""
+With `--seeds`, each row runs once per seed, and prints the mean of the times and of the accuracy (and each seed's).
+
+Usage: python bench/speed.py [--epochs 2] [--size 224] [--bs 32] [--seeds 0 ...] [--data PATH] [--rows NAME ...]"""
 import argparse, json, os, resource, subprocess, sys, time
 from pathlib import Path
 
@@ -53,7 +58,7 @@ def plain_fastai(a, **kwargs):
     sys.path.insert(0, str(HERE))
     from fastai.vision.all import ImageDataLoaders, Resize, set_seed
     from strategy3 import plain_learner
-    set_seed(0)
+    set_seed(a.seed)
     dls = ImageDataLoaders.from_folder(a.data, train='train', valid='val', item_tfms=Resize(a.size), bs=a.bs, **kwargs)
     learn = plain_learner(dls)
     return fastai_times(learn, lambda: learn.fine_tune(a.epochs))
@@ -68,12 +73,23 @@ def tlnb_fastai(a, s):
     from tlnb.core.learner import tl_learner
     from tlnb.core.specs import HEADS
     from tlnb.cli import lr_for
-    learn = tl_learner(a.data, strategy=s, size=a.size, bs=a.bs, seed=0, verbose=False)
+    learn = tl_learner(a.data, strategy=s, size=a.size, bs=a.bs, seed=a.seed, verbose=False)
     if s == 1: return fastai_times(learn, lambda: learn.fine_tune(a.epochs))  # the same calls as plain fastai's
     return fastai_times(learn, lambda: learn.fit_one_cycle(a.epochs + 1, lr_for(learn, HEADS[learn.head].lr)))  # as `tlnb train`
 
 @row('fastai_s1', 'tlnb fastai, strategy 1: fine_tune')
 def fastai_s1(a): return tlnb_fastai(a, 1)
+
+@row('fastai_s1_off', 'tlnb fastai, strategy 1, speed choices off')
+def fastai_s1_off(a):
+    "Strategy 1 without channels-last images and with nothing kept in memory: the accuracy the speed choices leave unchanged."
+    from tlnb.core import data
+    from tlnb.fastai_backend.learner import ChannelsLastInput
+    from tlnb.core.learner import tl_learner
+    data.KEPT.max_mb = 0
+    learn = tl_learner(a.data, strategy=1, size=a.size, bs=a.bs, seed=a.seed, verbose=False)
+    learn.remove_cb(ChannelsLastInput)
+    return fastai_times(learn, lambda: learn.fine_tune(a.epochs))
 
 @row('fastai_s2', 'tlnb fastai, strategy 2: fit_one_cycle as tlnb train')
 def fastai_s2(a): return tlnb_fastai(a, 2)
@@ -92,9 +108,9 @@ def keras_plain(a):
     from tlnb.core.specs import get_backbone
     from tlnb.keras_backend.backbones import keras_base, Preprocess
     import keras, tensorflow as tf
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(a.seed)
     load = lambda d, shuffle: keras.utils.image_dataset_from_directory(Path(a.data)/d, image_size=(a.size, a.size), batch_size=a.bs,
-                                                                       shuffle=shuffle, seed=0, verbose=False).cache().prefetch(tf.data.AUTOTUNE)
+                                                                       shuffle=shuffle, seed=a.seed, verbose=False).cache().prefetch(tf.data.AUTOTUNE)
     train, valid = load('train', True), load('val', False)
     classes = sorted(d.name for d in (Path(a.data)/'train').iterdir() if d.is_dir())
     bb = get_backbone('efficientnet_lite0')
@@ -115,10 +131,10 @@ def keras_plain(a):
     n = sum(len(y) for _, y in train)
     return dict(times=cb.t, later=cb.t[a.epochs:], total=total, acc=float(m.evaluate(valid, verbose=0, return_dict=True)['accuracy']), n=n)
 
-@row('keras_tlnb', 'tlnb Keras: fine_tune (frozen phase on cached features)')
+@row('keras_tlnb', 'tlnb Keras: strategy 1, fine_tune')
 def keras_tlnb(a):
     from tlnb.core.learner import tl_learner
-    learn = tl_learner(a.data, strategy=1, backend='keras', size=a.size, bs=a.bs, seed=0, verbose=False)
+    learn = tl_learner(a.data, strategy=1, backend='keras', size=a.size, bs=a.bs, seed=a.seed, verbose=False)
     cb = keras_timer()
     fit = learn.fit_one_cycle
     learn.fit_one_cycle = lambda *args, **kw: fit(*args, **{**kw, 'cbs': [cb]})  # time each epoch of both phases
@@ -128,12 +144,12 @@ def keras_tlnb(a):
 def extraction(a, engine):
     from tlnb.core.learner import tl_learner
     from tlnb.fastai_backend.cache import extract_features
-    learn = tl_learner(a.data, strategy=3, size=a.size, bs=a.bs, seed=0, verbose=False)
-    dl = learn.dls.test_dl(learn.dls.train.items, with_labels=True)
+    learn = tl_learner(a.data, strategy=3, size=a.size, bs=a.bs, seed=a.seed, verbose=False)
+    dls = [learn.dls.test_dl(dl.items, with_labels=True) for dl in (learn.dls.train, learn.dls.valid)]
     t = time.perf_counter()
-    x, _ = extract_features(learn.model[0], dl, 1, show=False, channels_last=engine != 'torch', engine=engine)
+    n = sum(len(extract_features(learn.model[0], dl, 1, show=False, channels_last=engine != 'torch', engine=engine)[0]) for dl in dls)
     s = time.perf_counter() - t
-    return dict(times=[s], total=s, acc=float('nan'), n=len(x))
+    return dict(times=[s], total=s, acc=float('nan'), n=n)
 
 @row('extract_plain', 'feature extraction: plain PyTorch forward')
 def extract_plain(a): return extraction(a, 'torch')
@@ -142,11 +158,18 @@ def extract_plain(a): return extraction(a, 'torch')
 def extract_tlnb(a): return extraction(a, 'auto')
 
 def child(a):
-    r = ROWS[a.row][1](a)
+    rs = []
+    for seed in a.seeds:
+        a.seed = seed; rs.append(ROWS[a.row][1](a))
+    mean = lambda v: sum(v) / len(v)
+    r = dict(rs[0], times=[mean(t) for t in zip(*(r['times'] for r in rs))], total=mean([r['total'] for r in rs]),
+             acc=mean([r['acc'] for r in rs]), accs=[r['acc'] for r in rs])
+    if 'later' in rs[0]: r['later'] = [mean(t) for t in zip(*(r['later'] for r in rs))]
     print('ROW ' + json.dumps({**r, 'peak_mb': peak_mb()}), flush=True)
 
 def run_row(a, name)->dict|None:
-    cmd = [sys.executable, __file__, '--row', name, '--data', a.data, '--epochs', str(a.epochs), '--size', str(a.size), '--bs', str(a.bs)]
+    cmd = [sys.executable, __file__, '--row', name, '--data', a.data, '--epochs', str(a.epochs), '--size', str(a.size), '--bs', str(a.bs),
+           '--seeds', *map(str, a.seeds)]
     p = subprocess.run(cmd, capture_output=True, text=True)
     line = next((l for l in p.stdout.splitlines() if l.startswith('ROW ')), None)
     if line is None: print(f'{name}: failed\n{p.stderr[-3000:]}', flush=True); return None
@@ -167,24 +190,27 @@ def main():
     p.add_argument('--data', default=str(HERE.parents[1]/'shared'/'data'/'hymenoptera'))
     p.add_argument('--epochs', type=int, default=2); p.add_argument('--size', type=int, default=224); p.add_argument('--bs', type=int, default=32)
     p.add_argument('--rows', nargs='+', default=list(ROWS), choices=list(ROWS)); p.add_argument('--row', help=argparse.SUPPRESS)
+    p.add_argument('--seeds', type=int, nargs='+', default=[0])
     a = p.parse_args()
     if a.row: return child(a)
     import torch
     print(f'{Path(a.data).name}, efficientnet_lite0 {a.size}px, bs {a.bs}, {a.epochs} epoch(s) (+ the frozen one), '
-          f'{os.cpu_count()} cores, torch {torch.__version__}; each row in its own process', flush=True)
+          f'{os.cpu_count()} cores, torch {torch.__version__}; each row in its own process; seeds {a.seeds} (times and accuracy: their mean)', flush=True)
     print(f"{'':58s}{'first':>8}{'later':>8}{'img/s':>8}{'run':>8}{'peak':>8}  accuracy\n{'':58s}{'s':>8}{'s':>8}{'':>8}{'s':>8}{'MB':>8}")
     res = {}
     for name in a.rows:
         res[name] = run_row(a, name)
-        if res[name]: print(fmt(ROWS[name][0], res[name]), flush=True)
+        if res[name]: print(fmt(ROWS[name][0], res[name]) + (f"  ({' '.join(f'{v:.4f}' for v in res[name]['accs'])})" if len(a.seeds) > 1 and res[name]['acc'] == res[name]['acc'] else ''), flush=True)
     def ratio(plain, tl, what):
         if not (res.get(plain) and res.get(tl)): return
         P, T = res[plain], res[tl]
         lat = lambda r: sum(later(r)) / len(later(r))
+        if what == 'extraction': return print(f"feature extraction, tlnb's / plain PyTorch: {P['total'] / T['total']:.2f}x faster")
         print(f"{ROWS[tl][0]} / {ROWS[plain][0].split(':')[0]}: later epochs {lat(P) / lat(T):.2f}x faster, whole run {P['total'] / T['total']:.2f}x"
               + ('' if P['acc'] != P['acc'] else f", accuracy {100 * (T['acc'] - P['acc']):+.1f} points"))
     print()
     for tl in ('fastai_plain_w0', 'fastai_s1', 'fastai_s2'): ratio('fastai_plain', tl, 'epoch')
+    ratio('fastai_s1_off', 'fastai_s1', 'epoch')
     ratio('keras_plain', 'keras_tlnb', 'epoch')
     ratio('extract_plain', 'extract_tlnb', 'extraction')
     if res.get('extract_tlnb') and a.size == 224:

@@ -11,6 +11,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Callable
 import numpy as np
+from . import data
 from .data import tlnb_cache
 from .distrib import distributed, is_main
 
@@ -20,8 +21,8 @@ __all__ = ['MEMORY_ENTRIES', 'FEATURES', 'ORT_MIN_IMAGES', 'ONNX_BASES', 'files_
 
 # %% ../../nbs/05_core.cache.ipynb #d037bc1c
 def files_sig(files)->list:
-    "Path, size and modification time of each item that is a file (other items by their repr)."
-    out = []
+    "Path, size and modification time of each item that is a file (other items by their repr), and how files are decoded (`DRAFT`)."
+    out = [('draft', data.DRAFT)]
     for f in files:
         st = os.stat(f) if isinstance(f, (str, Path)) and os.path.exists(f) else None
         out.append((str(f), st.st_size, st.st_mtime_ns) if st else repr(f))

@@ -15,9 +15,9 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # %% auto #0
-__all__ = ['PHOTO_FORMATS', 'KEPT', 'SPLIT_NAMES', 'SYSTEM_FOLDERS', 'MODEL_FILES', 'make_corpus', 'load_rgb', 'KeptImages',
-           'load_sized', 'check_image', 'split_roots', 'walk_files', 'FolderReport', 'scan_folder', 'stratified_split',
-           'Split', 'split_items', 'tlnb_cache', 'digits_folder']
+__all__ = ['PHOTO_FORMATS', 'KEPT', 'DRAFT', 'SPLIT_NAMES', 'SYSTEM_FOLDERS', 'MODEL_FILES', 'make_corpus', 'load_rgb',
+           'KeptImages', 'load_sized', 'check_image', 'split_roots', 'walk_files', 'FolderReport', 'scan_folder',
+           'stratified_split', 'Split', 'split_items', 'tlnb_cache', 'digits_folder']
 
 # %% ../../nbs/00_core.data.ipynb #450e70a4
 def make_corpus(root:Path|str)->Path:
@@ -89,17 +89,19 @@ class KeptImages:
     def __repr__(self): return f'KeptImages: {len(self.kept)} images, {self.nbytes / 2**20:.1f} of {self.max_mb:g} MB'
 
 KEPT = KeptImages(float(os.environ.get('TLNB_KEEP_MB', 1024))) # the images every backend reads, kept for later epochs
+DRAFT = True # decode a JPEG at least twice the size at reduced scale (Pillow's `draft`); `False`: every file decoded whole
 
 def _squish(im:Image.Image, size:int)->Image.Image:
     return im if im.size == (size, size) else im.resize((size, size), Image.BILINEAR)
 
 def load_sized(fn:Path|str|Image.Image, # image file, or an image already open
                size:int, # side of the square, in pixels
-               draft:bool=True, # decode a large JPEG at a reduced scale first (Pillow's `draft`)
+               draft:bool|None=None, # decode a large JPEG at a reduced scale first (Pillow's `draft`); default: `DRAFT`
                keep:bool=True, # read and write `KEPT`
               )->Image.Image:
     "`fn` as RGB (`load_rgb`) squished to `size` x `size`, bilinear; a large JPEG decoded at reduced scale; kept in `KEPT`."
     if isinstance(fn, Image.Image): return _squish(fn.convert('RGB'), size)
+    draft = DRAFT if draft is None else draft
     st = os.stat(fn)
     key = (os.path.abspath(fn), st.st_mtime_ns, st.st_size, size, draft)
     im = KEPT.get(key) if keep else None
