@@ -120,11 +120,12 @@ def pick_engine(engine:str, # 'auto', 'onnxruntime' or `native`
                 n:int, # images a pass
                 cpu:bool=True, # whether the base runs on a CPU
                 needs:tuple=('onnxruntime',), # modules the conversion needs
+                ready:bool=False, # a session for this base is already made: nothing left to convert
                )->str:
     "`native` or 'onnxruntime' to extract features: `engine` itself unless it is 'auto'."
     if engine not in ('auto', native, 'onnxruntime'): raise ValueError(f"engine={engine!r}: use 'auto', {native!r} or 'onnxruntime'")
     if engine != 'auto': return engine
-    return 'onnxruntime' if cpu and n >= ORT_MIN_IMAGES and all(importlib.util.find_spec(m) for m in needs) else native
+    return 'onnxruntime' if cpu and (ready or n >= ORT_MIN_IMAGES) and all(importlib.util.find_spec(m) for m in needs) else native
 
 class OnnxBases:
     "ONNX Runtime sessions of frozen bases, made once per set of weights; the last `keep` are kept (a session holds the base's weights)."
@@ -139,6 +140,7 @@ class OnnxBases:
             if len(self.sessions) >= self.keep: self.sessions.popitem(last=False)
             self.sessions[key] = ort.InferenceSession(make(), so, providers=['CPUExecutionProvider'])
         return self.sessions[key]
+    def __contains__(self, key:str)->bool: return key in self.sessions
     def clear(self): self.sessions.clear()
 
 ONNX_BASES = OnnxBases()

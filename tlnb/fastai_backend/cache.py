@@ -40,13 +40,15 @@ def _to_onnx(m:nn.Module, x:torch.Tensor)->bytes:
             d = torch.export.Dim
             return torch.onnx.export(m, (x,), dynamo=True, verbose=False, dynamic_shapes=({0: d('n'), 2: d('h', min=32), 3: d('w', min=32)},)).model_proto.SerializeToString()
 
+def _ort_key(base:nn.Module)->str: return 'torch-' + base_digest(base)
+
 def ort_session(base:nn.Module, size:tuple=(224, 224)):
     "An ONNX Runtime session computing `base`'s concat-pooled features (input `x`, NCHW float32), exported once per set of weights."
     def make():
         m, was = nn.Sequential(base, AdaptiveConcatPool2d(), nn.Flatten()).eval(), base.training
         try: return _to_onnx(m, torch.zeros(2, 3, *size))
         finally: base.train(was)
-    return ONNX_BASES.get('torch-' + base_digest(base), make, torch.get_num_threads())
+    return ONNX_BASES.get(_ort_key(base), make, torch.get_num_threads())
 
 def _torch_features(base, fmt):
     "A function from a batch of images to `base`'s concat-pooled features, in PyTorch."
@@ -61,7 +63,7 @@ def _ort_features(base, size):
 @torch.no_grad()
 def extract_features(base:nn.Module, dl:DataLoader, passes:int=1, show:bool=True,
                      channels_last:bool=True, # PyTorch engine: run the convolutions on channels-last tensors (faster on CPUs; features equal to float rounding, within 1e-4)
-                     engine:str='auto', # 'onnxruntime' (twice as fast on CPUs; features equal to float rounding), 'torch', or 'auto': ONNX Runtime on a CPU from `ORT_MIN_IMAGES` images
+                     engine:str='auto', # 'onnxruntime' (twice as fast on CPUs; features equal to float rounding), 'torch', or 'auto': ONNX Runtime on a CPU from `ORT_MIN_IMAGES` images, or once converted
                     )->tuple[np.ndarray, np.ndarray]:
     "Concat-pooled features of `base` (in inference mode) over `passes` ordered passes of `dl`, with their targets (in a distributed run: each process extracts its share, every process gets all)."
     was, fmt = base.training, torch.channels_last if channels_last else torch.contiguous_format
@@ -69,7 +71,7 @@ def extract_features(base:nn.Module, dl:DataLoader, passes:int=1, show:bool=True
     dl, xs, ys = dl.new(shuffle=False, drop_last=False), [], []
     share, n, feats = dl, len(dl.dataset), None
     if distributed(): from tlnb.fastai_backend.distrib import ShardDL, gather_rows; share = ShardDL(dl)  # its module imports this one
-    picked = pick_engine(engine, 'torch', n, cpu=next(base.parameters(), torch.empty(0)).device.type == 'cpu')
+    picked = pick_engine(engine, 'torch', n, cpu=next(base.parameters(), torch.empty(0)).device.type == 'cpu', ready=_ort_key(base) in ONNX_BASES)
     try:
         for _ in range(passes):
             px, py = [], []

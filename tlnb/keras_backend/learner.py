@@ -178,10 +178,11 @@ def _to_onnx(fm:keras.Model)->bytes:
 
 QUICK_CONVERT = {'efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2', 'vgg16', 'mobilenet_v2'} # tf2onnx converted these in 4-9 s; resnet50 took 29 s, inception_v3 97 s, efficientnet_b0 261 s (2 busy cores): 'auto' leaves those to Keras
 
+def _ort_key(self:KerasLearner)->str: return feature_key('keras-onnx', self.arch, weights_digest(self.base.get_weights()), self.head_spec.concat)
+
 def _ort_run(self:KerasLearner, fm:keras.Model):
     "A function from a batch of images to `fm`'s outputs, in ONNX Runtime (converted once per set of weights)."
-    key = feature_key('keras-onnx', self.arch, weights_digest(self.base.get_weights()), self.head_spec.concat)
-    s = ONNX_BASES.get(key, lambda: _to_onnx(fm), threads=0)  # 0: ONNX Runtime's own choice, one thread a physical core
+    s = ONNX_BASES.get(_ort_key(self), lambda: _to_onnx(fm), threads=0)  # 0: ONNX Runtime's own choice, one thread a physical core
     return lambda xb: s.run(None, {s.get_inputs()[0].name: np.asarray(xb, np.float32)})[0]
 
 def _extract(self:KerasLearner, ds:ImageBatches, passes:int)->tuple[np.ndarray, np.ndarray]:
@@ -192,7 +193,7 @@ def _extract(self:KerasLearner, ds:ImageBatches, passes:int)->tuple[np.ndarray, 
     engine = self.extract_engine if self.extract_engine != 'auto' or self.arch in QUICK_CONVERT else 'keras'
     if passes == 1 and self.engine is None:  # augmented passes and a distributed run: Keras itself
         import tensorflow as tf
-        picked = pick_engine(engine, 'keras', len(ds.files), cpu=not tf.config.list_physical_devices('GPU'), needs=('onnxruntime', 'tf2onnx'))
+        picked = pick_engine(engine, 'keras', len(ds.files), cpu=not tf.config.list_physical_devices('GPU'), needs=('onnxruntime', 'tf2onnx'), ready=_ort_key(self) in ONNX_BASES)
         run = engine_fn(picked, None, lambda: _ort_run(self, fm), strict=self.extract_engine == 'onnxruntime')
         if run is not None: return np.concatenate([run(xb) for xb, _ in prefetched(ds[i] for i in range(len(ds)))]), ds.y
     return np.concatenate([_predict(self, fm, ds) for _ in range(passes)]), np.tile(ds.y, passes)
