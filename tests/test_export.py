@@ -108,7 +108,7 @@ def test_graph_formats_carry_their_description(exported):
         learn, rep = exported(backend, fmt)
         m = tl_predictor(rep.path).meta
         assert m['classes'] == ['cats', 'dogs'] and m['size'] == 32 and m['input_layout'] == 'NHWC' and m['input_range'] == [0, 255]
-        assert m['resize'] == 'squish' and m['resample'] == 'bilinear' and m['temperature'] == 1.0 and m['threshold'] is None
+        assert m['resize'] == 'crop' and m['resample'] == 'bilinear' and m['temperature'] == 1.0 and m['threshold'] is None
         assert (m['backend'], m['arch'], m['strategy']) == (backend, 'efficientnet_lite0', 3)
 
 def test_a_format_the_backend_does_not_write(fastai_learn, exports):

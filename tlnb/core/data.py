@@ -15,9 +15,10 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # %% auto #0
-__all__ = ['PHOTO_FORMATS', 'KEPT', 'DRAFT', 'SPLIT_NAMES', 'SYSTEM_FOLDERS', 'MODEL_FILES', 'make_corpus', 'load_rgb',
-           'KeptImages', 'load_sized', 'check_image', 'split_roots', 'walk_files', 'FolderReport', 'scan_folder',
-           'stratified_split', 'Split', 'split_items', 'tlnb_cache', 'digits_folder']
+__all__ = ['PHOTO_FORMATS', 'KEPT', 'DRAFT', 'RESIZE', 'RESIZES', 'SPLIT_NAMES', 'SYSTEM_FOLDERS', 'MODEL_FILES', 'make_corpus',
+           'load_rgb', 'KeptImages', 'resize_rule', 'resize_of', 'square_at', 'load_sized', 'check_image',
+           'split_roots', 'walk_files', 'FolderReport', 'scan_folder', 'stratified_split', 'Split', 'split_items',
+           'tlnb_cache', 'digits_folder']
 
 # %% ../../nbs/00_core.data.ipynb #450e70a4
 def make_corpus(root:Path|str)->Path:
@@ -90,25 +91,57 @@ class KeptImages:
 
 KEPT = KeptImages(float(os.environ.get('TLNB_KEEP_MB', 1024))) # the images every backend reads, kept for later epochs
 DRAFT = True # decode a JPEG at least twice the size at reduced scale (Pillow's `draft`); `False`: every file decoded whole
+RESIZE = 'crop' # the default rule: 'crop' (shorter side to the size, then the middle square; a random one in training) or 'squish'
 
 def _squish(im:Image.Image, size:int)->Image.Image:
+    "`im` resized, bilinear, to `size` x `size` (its aspect ratio changed)."
     return im if im.size == (size, size) else im.resize((size, size), Image.BILINEAR)
+
+def _fit(im:Image.Image, size:int)->Image.Image:
+    "`im` resized, bilinear, so that its shorter side is `size` (its aspect ratio kept)."
+    w, h = im.size; s = size / min(w, h)
+    wh = (max(size, round(w * s)), max(size, round(h * s)))
+    return im if im.size == wh else im.resize(wh, Image.BILINEAR)
+
+RESIZES = {'squish': _squish, 'crop': _fit} # each rule's resize; `square_at` then cuts the model's square from its result
+
+def resize_rule(resize:str|None=None)->str:
+    "The rule `resize` names (`RESIZE` for `None`), or a clear error."
+    r = RESIZE if resize is None else resize
+    if r not in RESIZES: raise ValueError(f"resize={r!r}: use one of {', '.join(map(repr, RESIZES))}")
+    return r
+
+def resize_of(o)->str:
+    "The rule of loaders or of a learner, of either backend ('squish' for those made before there were rules)."
+    r = getattr(o, 'resize', None)
+    if isinstance(r, str): return r
+    return resize_of(o.dls) if getattr(o, 'dls', None) is not None else 'squish'
+
+def square_at(im:Image.Image, size:int, pct:float=0.5)->Image.Image:
+    "A new image: the `size` x `size` square of `im` (at least `size` both ways), `pct` of the way along it (0.5: the middle)."
+    w, h = im.size; l, t = int(pct * (w - size)), int(pct * (h - size))
+    return im.copy() if (w, h) == (size, size) else im.crop((l, t, l + size, t + size))
 
 def load_sized(fn:Path|str|Image.Image, # image file, or an image already open
                size:int, # side of the square, in pixels
                draft:bool|None=None, # decode a large JPEG at a reduced scale first (Pillow's `draft`); default: `DRAFT`
                keep:bool=True, # read and write `KEPT`
+               resize:str|None=None, # 'crop' or 'squish' (`RESIZES`); default: `RESIZE`
+               pct:float=0.5, # where the square is cut along the longer side ('crop'): 0.5 the middle, a random one in training
+               square:bool=True, # `False`: the resized image, before the square is cut (a loader that cuts it itself)
               )->Image.Image:
-    "`fn` as RGB (`load_rgb`) squished to `size` x `size`, bilinear; a large JPEG decoded at reduced scale; kept in `KEPT`."
-    if isinstance(fn, Image.Image): return _squish(fn.convert('RGB'), size)
-    draft = DRAFT if draft is None else draft
-    st = os.stat(fn)
-    key = (os.path.abspath(fn), st.st_mtime_ns, st.st_size, size, draft)
-    im = KEPT.get(key) if keep else None
-    if im is None:
-        im = _squish(load_rgb(fn, draft=size if draft else None), size)
-        if keep: KEPT.put(key, im)
-    return im.copy()
+    "`fn` as RGB (`load_rgb`), resized by the rule `resize` (bilinear) and cut to `size` x `size`; a large JPEG decoded at reduced scale; kept in `KEPT`."
+    r = resize_rule(resize)
+    if isinstance(fn, Image.Image): im = RESIZES[r](fn.convert('RGB'), size)
+    else:
+        draft = DRAFT if draft is None else draft
+        st = os.stat(fn)
+        key = (os.path.abspath(fn), st.st_mtime_ns, st.st_size, size, draft, r)
+        im = KEPT.get(key) if keep else None
+        if im is None:
+            im = RESIZES[r](load_rgb(fn, draft=size if draft else None), size)
+            if keep: KEPT.put(key, im)
+    return square_at(im, size, pct) if square else im.copy()
 
 # %% ../../nbs/00_core.data.ipynb #8f2762a9
 def check_image(fn:Path)->str|None:

@@ -15,12 +15,12 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 from .. import __version__
-from .data import load_rgb, load_sized, check_image, walk_files
+from .data import load_rgb, load_sized, check_image, walk_files, resize_rule, resize_of
 from .contract import export_path, write_atomically
 from .noise import quiet, quiet_stderr, quiet_logs
 
 # %% auto #0
-__all__ = ['FORMATS', 'ALIASES', 'RESIZE_RULE', 'META_VERSION', 'SAVED_MODEL_META', 'LOADERS', 'REQUIRED_META', 'TOLERANCE',
+__all__ = ['FORMATS', 'ALIASES', 'RESIZE_RULES', 'META_VERSION', 'SAVED_MODEL_META', 'LOADERS', 'REQUIRED_META', 'TOLERANCE',
            'deploy_meta', 'learner_meta', 'learner_set', 'write_onnx_meta', 'write_tflite_meta', 'tflite_meta',
            'write_saved_model_meta', 'format_of', 'load_onnx', 'load_tflite', 'load_saved_model', 'load_learner_file',
            'learner_run', 'predict_probs', 'Predictor', 'tl_predictor', 'ExportMismatch', 'ExportReport', 'disk_size',
@@ -31,24 +31,28 @@ __all__ = ['FORMATS', 'ALIASES', 'RESIZE_RULE', 'META_VERSION', 'SAVED_MODEL_MET
 # %% ../../nbs/0a_core.predictor.ipynb #8fce15ed
 FORMATS = {'onnx': '.onnx', 'tflite': '.tflite', 'saved_model': '', 'pkl': '.pkl', 'keras': '.keras'} # format -> extension ('' : a folder)
 ALIASES = {'litert': 'tflite', 'tf_saved_model': 'saved_model', 'savedmodel': 'saved_model'} # other names accepted for `format`
-RESIZE_RULE = ('tlnb.core.data.load_sized: load_rgb (EXIF orientation applied; palette, alpha (on white), grey, CMYK and 16-bit '
-               'images made 8-bit RGB; a JPEG decoded with PIL draft("RGB", (size, size)), its 1/2, 1/4 or 1/8 scale keeping both sides '
-               '>= size), then PIL Image.resize((size, size), Image.BILINEAR): squished to the square, not cropped')
+_READ = ('tlnb.core.data.load_sized: load_rgb (EXIF orientation applied; palette, alpha (on white), grey, CMYK and 16-bit '
+         'images made 8-bit RGB; a JPEG decoded with PIL draft("RGB", (size, size)), its 1/2, 1/4 or 1/8 scale keeping both sides >= size), then ')
+RESIZE_RULES = {'squish': _READ + 'PIL Image.resize((size, size), Image.BILINEAR): squished to the square, not cropped',
+                'crop': _READ + 'PIL Image.resize((W, H), Image.BILINEAR) with min(W, H) = size, W / H the image\'s ratio (rounded), then the '
+                        'middle square cropped: left = (W - size) // 2, top = (H - size) // 2'} # what each rule of `tlnb.core.data.RESIZES` does, in words
 META_VERSION = 1 # version of the metadata layout below
 
 def deploy_meta(classes:list[str], # class names, in the order of the model's outputs
                 size:int, # side of the square input, in pixels
                 temperature:float|None=None, # the softmax divides the logits by it (calibration); default 1.0
                 threshold:float|None=None, # abstain when the top probability is below it; default: never
+                resize:str|None=None, # how images are made the square: 'crop' or 'squish' (`tlnb.core.data.RESIZES`); default: `RESIZE`
                 **about, # where the model comes from: backend, arch, head, strategy
                )->dict:
     "The description every exported model carries: classes, input, resize rule, temperature, threshold, provenance."
     t = 1.0 if temperature is None else float(temperature)
     if not (math.isfinite(t) and t > 0): raise ValueError(f'temperature={temperature!r}: must be a positive number')
     if threshold is not None and not 0 < float(threshold) <= 1: raise ValueError(f'threshold={threshold!r}: must be in (0, 1], or None')
+    r = resize_rule(resize)
     return dict(tlnb_export=META_VERSION, classes=[str(c) for c in classes], size=int(size),
                 input_name='image', input_dtype='float32', input_layout='NHWC', input_channels='RGB', input_range=[0, 255],
-                resize='squish', resample='bilinear', resize_rule=RESIZE_RULE,
+                resize=r, resample='bilinear', resize_rule=RESIZE_RULES[r],
                 output_name='probs', output='class probabilities, softmax(logits / temperature), in the order of classes',
                 temperature=t, threshold=None if threshold is None else float(threshold), tlnb_version=__version__, **about)
 
@@ -59,7 +63,7 @@ def learner_meta(learn, # a `TLLearner`
     "`deploy_meta` of a learner: its classes, size, temperature (`learn.calibrate`), threshold, backbone, head and strategy."
     s = getattr(learn, 'strategy', None)
     th = getattr(learn, 'threshold', None) if threshold is None else threshold
-    return deploy_meta(learn.vocab, learn.size, getattr(learn, 'temperature', None), th, backend=backend,
+    return deploy_meta(learn.vocab, learn.size, getattr(learn, 'temperature', None), th, resize_of(learn), backend=backend,
                        arch=getattr(learn, 'arch', None), head=getattr(learn, 'head', None), strategy=getattr(s, 'num', s))
 
 @contextmanager
@@ -234,8 +238,8 @@ def predict_probs(learn, # a `TLLearner`
                   files:list, # image files
                  )->np.ndarray:
     "Probabilities from the learner's `predict`, given each file read and resized as a `Predictor` does (how learner files are checked)."
-    s = learn.size
-    return learner_run(learn, np.stack([np.asarray(load_sized(f, s, keep=False), np.float32) for f in files]))
+    s, r = learn.size, resize_of(learn)
+    return learner_run(learn, np.stack([np.asarray(load_sized(f, s, keep=False, resize=r), np.float32) for f in files]))
 
 LOADERS = {'onnx': load_onnx, 'tflite': load_tflite, 'saved_model': load_saved_model, 'pkl': load_learner_file, 'keras': load_learner_file}
 
@@ -256,9 +260,9 @@ class Predictor:
     def size(self)->int: "Side of the square images the model takes."; return int(self.meta['size'])
 
     def pixels(self, items)->np.ndarray:
-        "Files or PIL images as one float32 batch, read and resized exactly as in training."
+        "Files or PIL images as one float32 batch, read and resized exactly as in training (the file's rule; 'squish' before the rules)."
         def one(it):
-            try: return np.asarray(load_sized(it, self.size, keep=False), np.float32)
+            try: return np.asarray(load_sized(it, self.size, keep=False, resize=self.meta.get('resize', 'squish')), np.float32)
             except Exception as e: raise ValueError(f'{it}: cannot be read as an image ({type(e).__name__}: {e})') from None
         return np.stack([one(it) for it in items]) if len(items) else np.zeros((0, self.size, self.size, 3), np.float32)
 

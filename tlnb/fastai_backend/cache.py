@@ -15,17 +15,22 @@ quiet('fastai')
 import torch
 from torch import nn
 from fastprogress.fastprogress import progress_bar
-from fastai.vision.all import Callback, DataLoader, AdaptiveConcatPool2d, TrainEvalCallback, ProgressCallback
+from fastai.vision.all import Callback, DataLoader, AdaptiveConcatPool2d, TrainEvalCallback, ProgressCallback, Resize, ResizeMethod
 from fastai.distributed import DistributedDL
 
 # %% auto #0
-__all__ = ['has_random_tfms', 'ort_session', 'extract_features', 'base_digest', 'cache_key', 'plain', 'FeatureCache']
+__all__ = ['has_random_tfms', 'crops_randomly', 'ort_session', 'extract_features', 'base_digest', 'cache_key', 'plain',
+           'FeatureCache']
 
 # %% ../../nbs/12_fastai_backend.cache.ipynb #ebdb660c
 def has_random_tfms(dl:DataLoader)->bool:
     "Whether `dl` applies training-only (random) transforms, so that passes over it differ."
     if getattr(dl, 'split_idx', None) != 0: return False
     return any(getattr(t, 'split_idx', None) == 0 for t in list(dl.after_item.fs) + list(dl.after_batch.fs))
+
+def crops_randomly(dl:DataLoader)->bool:
+    "Whether `dl` cuts its squares at random places (training with the 'crop' rule: `tlnb.core.data.RESIZES`)."
+    return getattr(dl, 'split_idx', None) == 0 and any(isinstance(t, Resize) and t.method == ResizeMethod.Crop for t in dl.after_item.fs)
 
 # %% ../../nbs/12_fastai_backend.cache.ipynb #37d3ff61
 def _to_onnx(m:nn.Module, x:torch.Tensor)->bytes:
@@ -117,7 +122,8 @@ class FeatureCache(Callback):
     def features(self, split:int, passes:int|None=None)->tuple[np.ndarray, np.ndarray]:
         "The cached features and targets of the training (0) or validation (1) set; `passes=1`: one pass, not augmented."
         dl, base = plain(self.learn.dls[split]), plain(self.learn.model)[0]
-        if passes == 1 and has_random_tfms(dl): dl = self.learn.dls.test_dl(dl.items, with_labels=True)  # validation transforms
+        if has_random_tfms(dl) and passes == 1 or crops_randomly(dl) and not has_random_tfms(dl):  # one pass: the middle squares, not augmented
+            dl = self.learn.dls.test_dl(dl.items, with_labels=True)
         n = passes or ((self.passes or 4) if split == 0 and has_random_tfms(dl) else 1)
         show = any(isinstance(c, ProgressCallback) for c in self.learn.cbs)  # a progress bar unless the learner runs without
         return FEATURES.get(cache_key(dl, getattr(self.learn, 'arch', ''), base, n), lambda: extract_features(base, dl, n, show, engine=getattr(self, 'engine', 'auto')), self.disk)

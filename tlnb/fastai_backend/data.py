@@ -8,7 +8,7 @@ Docs: https://tlnb.github.io/tlnb/fastai_backend.data.html.md"""
 from __future__ import annotations
 from pathlib import Path
 from collections import Counter
-from ..core.data import FolderReport, Split, scan_folder, split_items, split_roots, load_rgb, load_sized
+from ..core.data import FolderReport, Split, scan_folder, split_items, split_roots, load_rgb, load_sized, resize_rule
 from ..core.matrix import augment_args
 from ..core.learner import batch_size
 from ..core.noise import quiet
@@ -18,7 +18,8 @@ from fastai.vision.all import (PILImage, DataBlock, DataLoaders, TransformBlock,
 from PIL import Image
 
 # %% auto #0
-__all__ = ['RGBImage', 'SizedImage', 'Squish', 'ClassFolder', 'tl_dls', 'set_augment', 'augmented', 'normalize_for', 'split_of']
+__all__ = ['SQUARES', 'RGBImage', 'SizedImage', 'Squish', 'Crop', 'ClassFolder', 'tl_dls', 'set_augment', 'augmented',
+           'normalize_for', 'split_of']
 
 # %% ../../nbs/10_fastai_backend.data.ipynb #8f68a388
 class RGBImage(PILImage):
@@ -30,15 +31,25 @@ class RGBImage(PILImage):
 
 # %% ../../nbs/10_fastai_backend.data.ipynb #fa021364
 class SizedImage:
-    "fastai's type transform for tlnb's files: `load_sized` (squished to `size`, kept in memory) as an `RGBImage`."
-    def __init__(self, size:int): self.size, self.__name__ = size, 'SizedImage'  # named: fastai pickles it
-    def __call__(self, fn): return RGBImage(load_sized(fn, self.size)) if isinstance(fn, (str, Path)) else RGBImage.create(fn)
-    def __repr__(self): return f'SizedImage({self.size})'
+    "fastai's type transform for tlnb's files: `load_sized` by the rule `resize`, kept in memory, before the square is cut, as an `RGBImage`."
+    def __init__(self, size:int, resize:str='squish'): self.size, self.resize, self.__name__ = size, resize, 'SizedImage'  # named: fastai pickles it
+    @property
+    def rule(self)->str: return getattr(self, 'resize', 'squish')  # learners saved before the rules: 'squish'
+    def __call__(self, fn):
+        if isinstance(fn, (str, Path, Image.Image)): return RGBImage(load_sized(fn, self.size, resize=self.rule, square=False))
+        return RGBImage.create(fn)
+    def __repr__(self): return f'SizedImage({self.size}, {self.rule!r})'
 
 class Squish(Resize):
     "fastai's `Resize` squishing to `size`, bilinear, as `load_sized` does; an image already that size passes through."
     def __init__(self, size:int): super().__init__(size, ResizeMethod.Squish)
     def encodes(self, x:Image.Image): return x if x.size == tuple(self.size) else x.resize(tuple(self.size), Image.BILINEAR)
+
+class Crop(Resize):
+    "fastai's `Resize` cropping to `size`: at a random place along the longer side in training, in the middle otherwise."
+    def __init__(self, size:int): super().__init__(size, ResizeMethod.Crop)
+
+SQUARES = {'squish': Squish, 'crop': Crop} # the item transform cutting each rule's square
 
 # %% ../../nbs/10_fastai_backend.data.ipynb #92d0221c
 class ClassFolder:
@@ -50,27 +61,29 @@ class ClassFolder:
 
 # %% ../../nbs/10_fastai_backend.data.ipynb #7414ecf0
 def tl_dls(path:Path|str|FolderReport|Split, # folder of class folders, or with train/ and valid/ (or val/); its report or split
-           size:int=224, # images are resized (squished) to `size` x `size`
+           size:int=224, # images are made `size` x `size`, by the rule `resize`
            bs:int=32, # batch size
            valid_pct:float=0.2, # share of each class held out when the folder is not already split
            seed:int=42, # seed of that split
            aug:bool|dict=False, # augment the training batches like fastai's `aug_transforms` (a dict: changes to `AUGMENT`)
            batch_tfms:list|None=None, # more batch transforms
            num_workers:int=0, # data-loading processes; 0 decodes in the notebook's process
+           resize:str|None=None, # 'crop' or 'squish' (`tlnb.core.data.RESIZES`); default: `tlnb.core.data.RESIZE`
            verbose:bool=True, # print the folder report
            **kwargs, # passed to `DataBlock.dataloaders`
           )->DataLoaders:
     "Checked fastai `DataLoaders` for an image folder; its report and split are kept as `dls.report` and `dls.split`."
+    r = resize_rule(resize)
     sp = path if isinstance(path, Split) else split_items(path if isinstance(path, FolderReport) else scan_folder(path), valid_pct, seed)
     if verbose: print(sp.report)
     items = [f for f, _ in sp.train + sp.valid]
-    dblock = DataBlock(blocks=(TransformBlock(type_tfms=SizedImage(size), batch_tfms=IntToFloatTensor), CategoryBlock(vocab=sp.vocab)),
+    dblock = DataBlock(blocks=(TransformBlock(type_tfms=SizedImage(size, r), batch_tfms=IntToFloatTensor), CategoryBlock(vocab=sp.vocab)),
                        get_items=noop,
                        get_y=ClassFolder(list(split_roots(sp.report.path).values())),
                        splitter=IndexSplitter(range(len(sp.train), len(items))),
-                       item_tfms=Squish(size), batch_tfms=batch_tfms or [])
+                       item_tfms=SQUARES[r](size), batch_tfms=batch_tfms or [])
     dls = dblock.dataloaders(items, bs=batch_size(bs, len(sp.train), verbose), num_workers=num_workers, path=sp.report.path, **kwargs)
-    dls.report, dls.split = sp.report, sp
+    dls.report, dls.split, dls.resize = sp.report, sp, r
     if aug: set_augment(dls, aug)
     return dls
 

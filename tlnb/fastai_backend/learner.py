@@ -18,7 +18,7 @@ from ..core.contract import (TLLearner, complete, running, tell, stop_requested,
 from ..core.learner import Backend, BACKENDS
 from ..core.lrfind import lr_find_result
 from ..core.probe import warm_start
-from ..core.data import load_sized
+from ..core.data import load_sized, resize_of
 from ..core.noise import quiet, keep_freed_memory
 quiet('fastai')
 keep_freed_memory()  # each batch's activations reused, not faulted back in (`tlnb.core.noise`)
@@ -28,7 +28,7 @@ from fastai.vision.all import (Learner, DataLoaders, Callback, Recorder, CancelF
 from fastai.callback.schedule import LRFinder
 from fastai.distributed import DistributedTrainer
 from fastcore.basics import patch
-from .data import tl_dls, split_of, augmented, normalize_for, set_augment as augment_dls
+from .data import tl_dls, split_of, augmented, normalize_for, set_augment as augment_dls, SQUARES
 from .models import tl_model, group_splitter, LOSSES, HEAD_LAYERS
 from .cache import FeatureCache, has_random_tfms
 
@@ -116,6 +116,10 @@ class FastaiLearner(Learner, TLLearner):
     def vocab(self)->list[str]: "The classes."; return list(self.dls.vocab)
     @property
     def report(self): "The folder report of the training data (`None` after loading an export)."; return getattr(self.dls, 'report', None)
+    @property
+    def resize(self)->str:
+        "How its images are made the square, 'crop' or 'squish' (`tlnb.core.data.RESIZES`): its loaders' item transform says, exported or not."
+        return next((r for t in self.dls.train.after_item.fs for r, c in SQUARES.items() if isinstance(t, c)), 'squish')
 
     @_held('freeze_to')
     def freeze_to(self, n:int):
@@ -252,7 +256,7 @@ def heatmap(self:FastaiLearner, item)->tuple[np.ndarray, np.ndarray, str]:
         i = int(self.model(x).argmax(1))
         cam = LayerGradCam(self.model, self.model[0][-1]).attribute(x, target=i, relu_attributions=True)
         cam = LayerAttribution.interpolate(cam, x.shape[-2:], interpolate_mode='bilinear')[0, 0].detach().numpy()
-    img = np.asarray(load_sized(item, int(x.shape[-1]), keep=False))
+    img = np.asarray(load_sized(item, int(x.shape[-1]), keep=False, resize=resize_of(self)))
     return img, cam / cam.max() if cam.max() > 0 else cam, self.vocab[i]
 
 @patch

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 from PIL import Image
-from ..core.data import FolderReport, Split, scan_folder, split_items, load_rgb, load_sized
+from ..core.data import FolderReport, Split, scan_folder, split_items, load_rgb, load_sized, resize_rule
 from ..core.matrix import augment_args
 from ..core.learner import batch_size
 import tlnb.keras_backend.backbones  # noqa: F401 -- torch before TensorFlow, TensorFlow quiet
@@ -21,17 +21,20 @@ import keras
 __all__ = ['load_image', 'ImageBatches', 'ArrayBatches', 'keras_aug', 'KerasData', 'keras_data']
 
 # %% ../../nbs/21_keras_backend.data.ipynb #1a5d358c
-def load_image(fn:Path|str|Image.Image, size:int)->np.ndarray:
+def load_image(fn:Path|str|Image.Image, size:int,
+               resize:str|None=None, # 'crop' or 'squish' (`tlnb.core.data.RESIZES`); default: `tlnb.core.data.RESIZE`
+               pct:float=0.5, # where 'crop' cuts the square along the longer side: 0.5 the middle
+              )->np.ndarray:
     "`fn` as a `size` x `size` x 3 float32 array of RGB values in [0, 255] (`load_sized`: kept in memory after its first read)."
-    return np.asarray(load_sized(fn, size), dtype=np.float32)
+    return np.asarray(load_sized(fn, size, resize=resize, pct=pct), dtype=np.float32)
 
 # %% ../../nbs/21_keras_backend.data.ipynb #3bbe687f
 class ImageBatches(keras.utils.PyDataset):
-    "Batches of (images, class indices) from (file, class) pairs, decoded in `workers` threads."
+    "Batches of (images, class indices) from (file, class) pairs, decoded in `workers` threads; shuffled ones (training) cut 'crop' squares at random places."
     def __init__(self, items:list[tuple[Path, str]], vocab:list[str], size:int, bs:int=32, shuffle:bool=False,
-                 seed:int=42, workers:int=2, **kwargs):
+                 seed:int=42, workers:int=2, resize:str|None=None, **kwargs):
         super().__init__(workers=workers, use_multiprocessing=False, max_queue_size=4, **kwargs)
-        self.items, self.vocab, self.workers = list(items), vocab, workers
+        self.items, self.vocab, self.workers, self.resize = list(items), vocab, workers, resize_rule(resize)
         self.files, self.size, self.bs, self.shuffle = [f for f, _ in items], size, bs, shuffle
         self.y = np.array([vocab.index(c) for _, c in items], dtype=np.int32)
         self.order, self.rng = np.arange(len(self.files)), np.random.default_rng(seed)
@@ -40,8 +43,10 @@ class ImageBatches(keras.utils.PyDataset):
     def __len__(self): return len(self.files) // self.bs if self.drop_last else math.ceil(len(self.files) / self.bs)
     def __getitem__(self, i):
         idx = self.order[i * self.bs:(i + 1) * self.bs]
-        return np.stack([load_image(self.files[j], self.size) for j in idx]), self.y[idx]
+        return np.stack([load_image(self.files[j], self.size, self.resize, self.pcts[j]) for j in idx]), self.y[idx]
     def on_epoch_end(self):
+        "Reshuffle, and draw where each square is cut (the middle when not shuffled)."
+        self.pcts = self.rng.random(len(self.files)) if self.shuffle else np.full(len(self.files), 0.5)
         if self.shuffle: self.rng.shuffle(self.order)
     def reseed(self, seed:int):
         "Restart the shuffling from `seed`, as a new `ImageBatches` would."
@@ -49,7 +54,7 @@ class ImageBatches(keras.utils.PyDataset):
         self.on_epoch_end()
     def ordered(self)->ImageBatches:
         "The same images in file order, none dropped (for features and predictions)."
-        return ImageBatches(self.items, self.vocab, self.size, self.bs, workers=self.workers)
+        return ImageBatches(self.items, self.vocab, self.size, self.bs, workers=self.workers, resize=self.resize)
 
 # %% ../../nbs/21_keras_backend.data.ipynb #e269c277
 class ArrayBatches(keras.utils.PyDataset):
@@ -88,6 +93,7 @@ class KerasData:
     bs:int
     split:Split
     aug:bool|dict = False # augmentation the model should apply while training (see `keras_aug`)
+    resize:str = 'squish' # how the images are made square (`tlnb.core.data.RESIZES`)
     @property
     def vocab(self)->list[str]: "The classes."; return self.split.vocab
     @property
@@ -96,12 +102,13 @@ class KerasData:
     def report(self)->FolderReport: "The folder report."; return self.split.report
 
 def keras_data(path:Path|str|FolderReport|Split, # image folder, its report or split, or data that keep their split (`tl_dls` loaders)
-               size:int=224, # images are resized (squished) to `size` x `size`
+               size:int=224, # images are made `size` x `size`, by the rule `resize`
                bs:int=32, # batch size
                valid_pct:float=0.2, # share of each class held out when the folder is not already split
                seed:int=42, # seed of that split and of the shuffling
                aug:bool|dict=False, # augment the training images (a dict: changes to `AUGMENT`)
                workers:int=2, # decoding threads
+               resize:str|None=None, # 'crop' or 'squish' (`tlnb.core.data.RESIZES`); default: `tlnb.core.data.RESIZE`
                verbose:bool=True, # print the folder report
               )->KerasData:
     "Checked Keras batches for an image folder, split as `tl_dls` splits it."
@@ -109,5 +116,6 @@ def keras_data(path:Path|str|FolderReport|Split, # image folder, its report or s
           else split_items(path if isinstance(path, FolderReport) else scan_folder(path), valid_pct, seed))
     if verbose: print(sp.report)
     bs = batch_size(bs, len(sp.train), verbose)
-    mk = lambda items, shuffle: ImageBatches(items, sp.vocab, size, bs, shuffle=shuffle, seed=seed, workers=workers)
-    return KerasData(mk(sp.train, True), mk(sp.valid, False), size, bs, sp, aug)
+    r = resize_rule(resize if resize is not None else getattr(path, 'resize', None))  # fastai loaders: their rule
+    mk = lambda items, shuffle: ImageBatches(items, sp.vocab, size, bs, shuffle=shuffle, seed=seed, workers=workers, resize=r)
+    return KerasData(mk(sp.train, True), mk(sp.valid, False), size, bs, sp, aug, r)

@@ -15,6 +15,7 @@ from fastcore.basics import patch
 from fastprogress.fastprogress import master_bar, progress_bar
 from ..core.specs import GROUPS, BackboneSpec, HeadSpec, Registry, HEADS, get_backbone
 from ..core.matrix import Strategy, get_strategy, group_rates, QUADRANT3_AUG
+from ..core.data import resize_of
 from ..core.cache import FEATURES, files_sig, weights_digest, feature_key, prefetched, pick_engine, engine_fn, ONNX_BASES
 from ..core.contract import (TLLearner, complete, running, tell, stop_requested, diverged, kept_message, diverged_message, TrainingDiverged,
                                 export_path, write_atomically, calibrated)
@@ -96,10 +97,11 @@ class KerasLearner(TLLearner):
     "A Keras model on a pretrained base, with layer groups, strategies, the LR finder and discriminative one-cycle training."
     group_names = list(GROUPS) + ['head']
     def __init__(self, model:keras.Model, bb:BackboneSpec, head:HeadSpec, dls:KerasData|None, small:bool=True,
-                 cache:bool|str=True, wd:float=0.01, passes:int=4, vocab:list|None=None, size:int|None=None):
+                 cache:bool|str=True, wd:float=0.01, passes:int=4, vocab:list|None=None, size:int|None=None, resize:str|None=None):
         self.model, self.bb, self.dls, self.small, self.cache, self.wd, self.passes = model, bb, dls, small, cache, wd, passes
         self.vocab = list(vocab if vocab is not None else dls.vocab)
         self.size = size if size is not None else dls.size
+        self.resize = resize or resize_of(dls)  # how images are made the square (`tlnb.core.data.RESIZES`)
         layers = {l.name: l for l in model.layers}
         self.base = next(l for l in model.layers if isinstance(l, keras.Model) and l.name not in ('classifier', 'augment'))
         self.classifier, self.augment = layers['classifier'], layers.get('augment')
@@ -207,7 +209,7 @@ def features(self:KerasLearner, split:str='train', passes:int|None=None)->tuple[
     "Pooled features of the frozen base and the labels of `split` ('train' or 'valid'): computed once, then kept; `passes=1`: no augmentation."
     ds = getattr(self.dls, split).ordered()
     n = passes or (self.passes if split == 'train' and self.augment is not None else 1)
-    key = feature_key(files_sig(ds.files), 'keras', self.arch, weights_digest(self.base.get_weights()), ds.size,
+    key = feature_key(files_sig(ds.files), 'keras', self.arch, weights_digest(self.base.get_weights()), ds.size, ds.resize,
                       self.head_spec.concat, repr(self.dls.aug), n)
     return FEATURES.get(key, lambda: _extract(self, ds, n), disk=self.cache == 'disk')
 
@@ -403,7 +405,7 @@ KerasLearner.probs = KerasLearner.get_preds
 @patch
 def predict(self:KerasLearner, item:Path|str|Image.Image)->tuple[str, int, np.ndarray]:
     "The class of one image (a file or a PIL image; `None` below the learner's threshold), its index and the probabilities."
-    with running(self, 'predict'): p = _softmax(np.asarray(self.model.predict_on_batch(load_image(item, self.size)[None])))[0]
+    with running(self, 'predict'): p = _softmax(np.asarray(self.model.predict_on_batch(load_image(item, self.size, resize_of(self))[None])))[0]
     p = calibrated(p, self.temperature)
     return (*self.decide(p), p)
 
@@ -418,7 +420,7 @@ def heatmap(self:KerasLearner, item)->tuple[np.ndarray, np.ndarray, str]:
     "The image (resized, as the model sees it), a Grad-CAM map of its size in [0, 1], and the predicted class."
     if keras.backend.backend() != 'tensorflow': raise NotImplementedError(f'heatmap needs Keras\' TensorFlow backend, not {keras.backend.backend()}')
     import tensorflow as tf
-    x = load_image(item, self.size)[None]
+    x = load_image(item, self.size, resize_of(self))[None]
     with running(self, 'heatmap'), tf.GradientTape() as tape:
         fmap = self.base(self.model.get_layer('preprocess')(x), training=False)
         tape.watch(fmap)
@@ -443,7 +445,7 @@ def set_head_weights(self:KerasLearner, W:np.ndarray, b:np.ndarray):
 def export(self:KerasLearner, fname:Path|str='export.keras', overwrite:bool=False)->Path:
     "Save the model and what tlnb knows about it to `fname` (a `.keras` file; relative to the current directory)."
     dest = export_path(fname, '.keras', overwrite)
-    meta = dict(vocab=list(self.vocab), arch=self.arch, base=self.base.name, head=self.head, size=self.size,
+    meta = dict(vocab=list(self.vocab), arch=self.arch, base=self.base.name, head=self.head, size=self.size, resize=self.resize,
                 strategy=self.strategy.num, frozen=self.frozen, small=self.small, temperature=self.temperature, threshold=self.threshold)
     def write(tmp:Path):
         clean = keras.models.clone_model(self.model)  # the same layers and weights, without the optimizer and compile state
@@ -456,7 +458,8 @@ def load_keras_learner(fname:Path|str, dls:KerasData|None=None)->KerasLearner:
     "The learner exported to `fname`; give `dls` to train it further."
     with zipfile.ZipFile(fname) as z: meta = json.loads(z.read('tlnb.json'))
     model = keras.saving.load_model(fname, compile=False)
-    learn = KerasLearner(model, get_backbone(meta['arch']), HEADS[meta['head']], dls, meta['small'], vocab=meta['vocab'], size=meta['size'])
+    learn = KerasLearner(model, get_backbone(meta['arch']), HEADS[meta['head']], dls, meta['small'], vocab=meta['vocab'], size=meta['size'],
+                         resize=meta.get('resize', 'squish'))
     learn.apply_strategy(meta['strategy']).freeze_to(meta['frozen'])
     learn.temperature, learn.threshold = meta.get('temperature', 1.), meta.get('threshold')
     return learn
