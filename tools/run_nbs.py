@@ -52,7 +52,8 @@ def main(paths:list[str]):
         try: print(f'{p.relative_to(ROOT)}: {run(p):.0f} s', flush=True)
         except Exception as e:
             failed.append(p); print(f'{p.relative_to(ROOT)}: FAILED\n{str(e)[-2000:]}', flush=True)
-    subprocess.run(['nbdev-clean'], cwd=ROOT, check=False)
+    here = Path(sys.executable).parent/'nbdev-clean'  # this Python's own, when its environment's bin is not on PATH
+    subprocess.run([str(here) if here.exists() else 'nbdev-clean'], cwd=ROOT, check=False)
     if failed: sys.exit(f'{len(failed)} notebook(s) failed: ' + ', '.join(p.name for p in failed))
 
 if __name__ == '__main__': main(sys.argv[1:])
