@@ -122,8 +122,8 @@ class FeatureCache(Callback):
     def features(self, split:int, passes:int|None=None)->tuple[np.ndarray, np.ndarray]:
         "The cached features and targets of the training (0) or validation (1) set; `passes=1`: one pass, not augmented."
         dl, base = plain(self.learn.dls[split]), plain(self.learn.model)[0]
-        if has_random_tfms(dl) and passes == 1 or crops_randomly(dl) and not has_random_tfms(dl):  # one pass: the middle squares, not augmented
-            dl = self.learn.dls.test_dl(dl.items, with_labels=True)
+        aug = has_random_tfms(dl)
+        if passes == 1 and aug or not aug and crops_randomly(dl): dl = self.learn.dls.test_dl(dl.items, with_labels=True)  # one pass: the middle squares
         n = passes or ((self.passes or 4) if split == 0 and has_random_tfms(dl) else 1)
         show = any(isinstance(c, ProgressCallback) for c in self.learn.cbs)  # a progress bar unless the learner runs without
         return FEATURES.get(cache_key(dl, getattr(self.learn, 'arch', ''), base, n), lambda: extract_features(base, dl, n, show, engine=getattr(self, 'engine', 'auto')), self.disk)

@@ -16,7 +16,6 @@ from ..core.predictor import (ExportReport, export_format, export_checked, learn
                                  write_tflite_meta, write_saved_model_meta)
 from .learner import KerasLearner
 from .data import load_image
-from ..core.data import resize_of
 import keras
 
 # %% auto #0
@@ -35,7 +34,7 @@ def deploy_model(learn:KerasLearner, temperature:float=1.0)->keras.Model:
 
 def learner_probs(learn:KerasLearner, files:list, temperature:float=1.0, bs:int=32)->np.ndarray:
     "Class probabilities of `files` through the learner's own pipeline (`load_image`, the training model), softmax(logits / temperature)."
-    logits = np.concatenate([np.asarray(learn.model.predict_on_batch(np.stack([load_image(f, learn.size, resize_of(learn)) for f in files[i:i + bs]])))
+    logits = np.concatenate([np.asarray(learn.model.predict_on_batch(np.stack([load_image(f, learn.size, learn.resize) for f in files[i:i + bs]])))
                              for i in range(0, len(files), bs)]).astype(np.float64) / temperature
     e = np.exp(logits - logits.max(1, keepdims=True))
     return (e / e.sum(1, keepdims=True)).astype(np.float32)

@@ -405,7 +405,7 @@ KerasLearner.probs = KerasLearner.get_preds
 @patch
 def predict(self:KerasLearner, item:Path|str|Image.Image)->tuple[str, int, np.ndarray]:
     "The class of one image (a file or a PIL image; `None` below the learner's threshold), its index and the probabilities."
-    with running(self, 'predict'): p = _softmax(np.asarray(self.model.predict_on_batch(load_image(item, self.size, resize_of(self))[None])))[0]
+    with running(self, 'predict'): p = _softmax(np.asarray(self.model.predict_on_batch(load_image(item, self.size, self.resize)[None])))[0]
     p = calibrated(p, self.temperature)
     return (*self.decide(p), p)
 
@@ -420,7 +420,7 @@ def heatmap(self:KerasLearner, item)->tuple[np.ndarray, np.ndarray, str]:
     "The image (resized, as the model sees it), a Grad-CAM map of its size in [0, 1], and the predicted class."
     if keras.backend.backend() != 'tensorflow': raise NotImplementedError(f'heatmap needs Keras\' TensorFlow backend, not {keras.backend.backend()}')
     import tensorflow as tf
-    x = load_image(item, self.size, resize_of(self))[None]
+    x = load_image(item, self.size, self.resize)[None]
     with running(self, 'heatmap'), tf.GradientTape() as tape:
         fmap = self.base(self.model.get_layer('preprocess')(x), training=False)
         tape.watch(fmap)
