@@ -21,9 +21,11 @@ is the second phase (everything training), and "first" the first epoch of the fi
   Adam(1e-5), `epochs` more.
 - tlnb Keras: `tl_learner(path, backend='keras', strategy=1).fine_tune(epochs, freeze_epochs=epochs)`: the same two
   phases, fastai's way (BatchNorm trains in both, so the frozen phase runs on the images, not on cached features).
+- tlnb Keras, strategy 2: `tl_learner(path, backend='keras', strategy=2)` and `fit_one_cycle(2 * epochs, ...)` at the
+  rate `tlnb train` uses, the lower layer groups frozen with their BatchNorm (as many epochs as the guide's two phases).
 - feature extraction, what strategy 3's first epoch does (the training and validation images through the frozen base):
-  the plain PyTorch forward pass against tlnb's, images/s, and the ceiling: this CPU's float32 matrix-multiply rate over
-  the base's 0.8 GFLOP an image.
+  the plain PyTorch forward pass against tlnb's (fastai, and Keras: `learn.features`), images/s, and the ceiling: this
+  CPU's float32 matrix-multiply rate over the base's 0.8 GFLOP an image.
 
 With `--seeds`, each row runs once per seed, and prints the mean of the times and of the accuracy (and each seed's).
 
@@ -131,15 +133,25 @@ def keras_plain(a):
     n = sum(len(y) for _, y in train)
     return dict(times=cb.t, later=cb.t[a.epochs:], total=total, acc=float(m.evaluate(valid, verbose=0, return_dict=True)['accuracy']), n=n)
 
-@row('keras_tlnb', 'tlnb Keras: strategy 1, fine_tune')
-def keras_tlnb(a):
+def tlnb_keras(a, s):
     from tlnb.core.learner import tl_learner
-    learn = tl_learner(a.data, strategy=1, backend='keras', size=a.size, bs=a.bs, seed=a.seed, verbose=False)
+    from tlnb.core.specs import HEADS
+    from tlnb.cli import lr_for
+    learn = tl_learner(a.data, strategy=s, backend='keras', size=a.size, bs=a.bs, seed=a.seed, verbose=False)
     cb = keras_timer()
     fit = learn.fit_one_cycle
     learn.fit_one_cycle = lambda *args, **kw: fit(*args, **{**kw, 'cbs': [cb]})  # time each epoch of both phases
-    t = time.perf_counter(); learn.fine_tune(a.epochs, freeze_epochs=a.epochs, show=False); total = time.perf_counter() - t
+    t = time.perf_counter()
+    if s == 1: learn.fine_tune(a.epochs, freeze_epochs=a.epochs, show=False)  # the guide's two phases, fastai's way
+    else: learn.fit_one_cycle(2 * a.epochs, lr_for(learn, HEADS[learn.head].lr), show=False)  # as `tlnb train`, as many epochs
+    total = time.perf_counter() - t
     return dict(times=cb.t, later=cb.t[a.epochs:], total=total, acc=float(learn.validate()[1]), n=len(learn.dls.train.files))
+
+@row('keras_tlnb', 'tlnb Keras: strategy 1, fine_tune')
+def keras_tlnb(a): return tlnb_keras(a, 1)
+
+@row('keras_s2', 'tlnb Keras: strategy 2, fit_one_cycle as tlnb train')
+def keras_s2(a): return tlnb_keras(a, 2)
 
 def extraction(a, engine):
     from tlnb.core.learner import tl_learner
@@ -156,6 +168,13 @@ def extract_plain(a): return extraction(a, 'torch')
 
 @row('extract_tlnb', "feature extraction: tlnb's (engine 'auto')")
 def extract_tlnb(a): return extraction(a, 'auto')
+
+@row('extract_keras', "feature extraction: tlnb Keras's (engine 'auto')")
+def extract_keras(a):
+    from tlnb.core.learner import tl_learner
+    learn = tl_learner(a.data, strategy=3, backend='keras', size=a.size, bs=a.bs, seed=a.seed, verbose=False)
+    t = time.perf_counter(); n = sum(len(learn.features(split, passes=1)[0]) for split in ('train', 'valid')); s = time.perf_counter() - t
+    return dict(times=[s], total=s, acc=float('nan'), n=n)
 
 def child(a):
     rs = []
@@ -205,14 +224,14 @@ def main():
         if not (res.get(plain) and res.get(tl)): return
         P, T = res[plain], res[tl]
         lat = lambda r: sum(later(r)) / len(later(r))
-        if what == 'extraction': return print(f"feature extraction, tlnb's / plain PyTorch: {P['total'] / T['total']:.2f}x faster")
+        if what == 'extraction': return print(f"{ROWS[tl][0]} / plain PyTorch: {P['total'] / T['total']:.2f}x faster")
         print(f"{ROWS[tl][0]} / {ROWS[plain][0].split(':')[0]}: later epochs {lat(P) / lat(T):.2f}x faster, whole run {P['total'] / T['total']:.2f}x"
               + ('' if P['acc'] != P['acc'] else f", accuracy {100 * (T['acc'] - P['acc']):+.1f} points"))
     print()
     for tl in ('fastai_plain_w0', 'fastai_s1', 'fastai_s2'): ratio('fastai_plain', tl, 'epoch')
     ratio('fastai_s1_off', 'fastai_s1', 'epoch')
-    ratio('keras_plain', 'keras_tlnb', 'epoch')
-    ratio('extract_plain', 'extract_tlnb', 'extraction')
+    ratio('keras_plain', 'keras_tlnb', 'epoch'); ratio('keras_plain', 'keras_s2', 'epoch')
+    ratio('extract_plain', 'extract_tlnb', 'extraction'); ratio('extract_plain', 'extract_keras', 'extraction')
     if res.get('extract_tlnb') and a.size == 224:
         sys.path.insert(0, str(HERE))
         from extract_speed import matmul_gflops, LITE0_GFLOP

@@ -92,28 +92,35 @@ FEATURES = FeatureStore() # the store both backends use
 # %% ../../nbs/05_core.cache.ipynb #9f25834a
 ORT_MIN_IMAGES = 200  # from this many images a pass, engine='auto' runs the frozen base in ONNX Runtime (on a CPU)
 
-def prefetched(it, ahead:int=2):
-    "Iterate `it` in a background thread, `ahead` items in advance, so that loading images overlaps the forward pass."
-    q, stop, end = queue.Queue(ahead), threading.Event(), object()
+def _fill(it, q:queue.Queue, stop:threading.Event, end):
+    "Put the items of `it` into `q` (then `end`, or the error raised) until `stop` is set."
     def put(o):
         while not stop.is_set():
             try: return q.put(o, timeout=0.1)
             except queue.Full: pass
-    def fill():
-        try:
-            for o in it:
-                if stop.is_set(): return
-                put((True, o))
-            put((True, end))
-        except BaseException as e: put((False, e))
-    th = threading.Thread(target=fill, daemon=True, name='tlnb-prefetch'); th.start()
     try:
-        while True:
-            ok, o = q.get()
-            if not ok: raise o
-            if o is end: return
-            yield o
-    finally: stop.set(); th.join()
+        for o in it:
+            if stop.is_set(): return
+            put((True, o))
+        put((True, end))
+    except BaseException as e: put((False, e))
+
+class prefetched:
+    "Iterate `it` in a background thread started at once, `ahead` items in advance: images load during the forward pass, and during whatever the caller does first (converting the base)."
+    def __init__(self, it, ahead:int=2):
+        self.q, self.stop, self.end = queue.Queue(ahead), threading.Event(), object()
+        self.th = threading.Thread(target=_fill, args=(it, self.q, self.stop, self.end), daemon=True, name='tlnb-prefetch')  # holds no reference to `self`
+        self.th.start()
+    def __iter__(self): return self
+    def __next__(self):
+        if self.stop.is_set(): raise StopIteration
+        ok, o = self.q.get()
+        if ok and o is not self.end: return o
+        self.close()
+        if not ok: raise o
+        raise StopIteration
+    def close(self): "Stop the thread (it ends within 0.1 s)."; self.stop.set(); self.th.join()
+    def __del__(self): self.stop.set()  # dropped before the end: the thread stops too
 
 def pick_engine(engine:str, # 'auto', 'onnxruntime' or `native`
                 native:str, # the backend's own engine: 'torch' or 'keras'

@@ -80,7 +80,7 @@ def extract_features(base:nn.Module, dl:DataLoader, passes:int=1, show:bool=True
     try:
         for _ in range(passes):
             px, py = [], []
-            batches = share if distributed() else prefetched(share)  # a distributed loader's collectives stay in this thread
+            batches = share if distributed() else prefetched(share, ahead=4)  # images load while the base converts; a distributed loader's collectives stay in this thread
             for xb, yb in (progress_bar(batches, total=len(share), leave=False) if show else batches):
                 if feats is None: feats = engine_fn(picked, _torch_features(base, fmt), lambda: _ort_features(base, tuple(xb.shape[-2:])), strict=engine == 'onnxruntime')
                 px.append(feats(xb)); py.append(yb.cpu().numpy())

@@ -196,8 +196,10 @@ def _extract(self:KerasLearner, ds:ImageBatches, passes:int)->tuple[np.ndarray, 
     if passes == 1 and self.engine is None:  # augmented passes and a distributed run: Keras itself
         import tensorflow as tf
         picked = pick_engine(engine, 'keras', len(ds.files), cpu=not tf.config.list_physical_devices('GPU'), needs=('onnxruntime', 'tf2onnx'), ready=_ort_key(self) in ONNX_BASES)
+        batches = prefetched((ds[i] for i in range(len(ds))), ahead=8) if picked == 'onnxruntime' else None  # images load while the base converts (seconds)
         run = engine_fn(picked, None, lambda: _ort_run(self, fm), strict=self.extract_engine == 'onnxruntime')
-        if run is not None: return np.concatenate([run(xb) for xb, _ in prefetched(ds[i] for i in range(len(ds)))]), ds.y
+        if run is not None: return np.concatenate([run(xb) for xb, _ in batches]), ds.y
+        if batches is not None: batches.close()  # the conversion failed: Keras itself
     return np.concatenate([_predict(self, fm, ds) for _ in range(passes)]), np.tile(ds.y, passes)
 
 def _predict(self:KerasLearner, model:keras.Model, ds)->np.ndarray:
@@ -266,11 +268,11 @@ def _target(self:KerasLearner, shuffle_seed:int=42)->tuple:
     (xt, yt), (xv, yv) = self.features('train'), self.features('valid')
     return self.classifier, ArrayBatches(xt, yt, self.dls.bs, shuffle=True, seed=shuffle_seed), ArrayBatches(xv, yv, self.dls.bs)
 
-TRACE_SECONDS = 35 # tracing the whole model's training step, on 2 CPU cores (EfficientNet-Lite0, measured)
+TRACE_SECONDS = 8 # tracing the whole model's training step, on 2 CPU cores (EfficientNet-Lite0, measured)
 
 def eager_cost(steps:int, bs:int, size:int)->float:
     "Seconds `steps` eager training steps of the whole model cost more than traced ones, on 2 CPU cores (measured)."
-    return steps * (2 + 3e-6 * bs * size * size)
+    return steps * (0.65 + 6e-7 * bs * size * size)
 
 def workers_scope():
     "In a worker of a distributed run, the strategy's scope, where models, optimizers and their variables are made (`tlnb.keras_backend.distrib`)."
@@ -282,6 +284,7 @@ def _compile(self:KerasLearner, model:keras.Model, lr, rates:list[float], mom=0.
     with workers_scope():
         opt = GroupAdam(lr, rates=variable_rates(self.groups, rates), mom=mom, wd=self.wd)
         model.compile(opt, self.loss, metrics=[keras.metrics.SparseCategoricalAccuracy(name='accuracy')], run_eagerly=eager, jit_compile=False)
+        opt.build(model.trainable_variables)  # now, not inside the first traced step: made there, its variables make TensorFlow trace the step twice
 
 def _fit(self:KerasLearner, n_epoch:int, lr:float|slice, sched=None, mom=0.9, show:bool|None=None, cbs:list=()):
     "Train `n_epoch` epochs at group rates from `lr`, scaled by `sched(total_steps)` if given; held, restored when it ends early."

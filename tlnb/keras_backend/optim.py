@@ -53,16 +53,23 @@ class GroupAdam(keras.optimizers.Optimizer):
         self._mult = [float(self.rates.get(id(v), 1.)) for v in var_list]
         self._avg, self._sqr = self.add_optimizer_variables(var_list, ['avg', 'sqr_avg'])
 
+    def apply(self, grads, trainable_variables=None):
+        "Keras's `apply`, the step's momentum and bias corrections computed once for all the variables (in a traced step: once in the graph)."
+        mom = ops.cast(self.mom(self.iterations) if callable(self.mom) else self.mom, 'float32')
+        step = ops.cast(self.iterations + 1, 'float32')
+        self._shared = (mom, 1 - mom ** step, 1 - self.sqr_mom ** step)
+        try: return super().apply(grads, trainable_variables)
+        finally: self._shared = None
+
     def update_step(self, gradient, variable, learning_rate):
         i, dt = self._get_variable_index(variable), variable.dtype
         lr, g = ops.cast(learning_rate, dt) * self._mult[i], ops.cast(gradient, dt)
-        mom = ops.cast(self.mom(self.iterations) if callable(self.mom) else self.mom, dt)
-        step = ops.cast(self.iterations + 1, dt)
+        mom, debias, sqr_debias = (ops.cast(v, dt) for v in self._shared)
         if self.wd and len(variable.shape) > 1: self.assign(variable, variable * (1 - lr * self.wd))
         avg, sqr = self._avg[i], self._sqr[i]
         self.assign(avg, avg * mom + g * (1 - mom))
         self.assign(sqr, sqr * self.sqr_mom + g * g * (1 - self.sqr_mom))
-        self.assign_sub(variable, lr * (avg / (1 - mom ** step)) / (ops.sqrt(sqr / (1 - self.sqr_mom ** step)) + self.eps))
+        self.assign_sub(variable, lr * (avg / debias) / (ops.sqrt(sqr / sqr_debias) + self.eps))
 
     def get_config(self):
         mom = keras.saving.serialize_keras_object(self.mom) if callable(self.mom) else self.mom
