@@ -20,7 +20,10 @@ is the second phase (everything training), and "first" the first epoch of the fi
   `training=False`, global average pooling, dropout, a dense layer, Adam; `epochs` epochs; then the base unfrozen,
   Adam(1e-5), `epochs` more.
 - tlnb Keras: `tl_learner(path, backend='keras', strategy=1).fine_tune(epochs, freeze_epochs=epochs)`: the same two
-  phases, fastai's way (BatchNorm trains in both, so the frozen phase runs on the images, not on cached features).
+  phases at fastai's rates, the base's BatchNorm in inference mode in both, as in the guide (so the first phase trains
+  the head on features the frozen base computed once).
+- the same with `fine_tune(..., frozen_bn=False)`: BatchNorm trains in both phases, as in fastai's `fine_tune`, so the
+  first phase runs the whole base on the images.
 - tlnb Keras, strategy 2: `tl_learner(path, backend='keras', strategy=2)` and `fit_one_cycle(2 * epochs, ...)` at the
   rate `tlnb train` uses, the lower layer groups frozen with their BatchNorm (as many epochs as the guide's two phases).
 - feature extraction, what strategy 3's first epoch does (the training and validation images through the frozen base):
@@ -133,7 +136,7 @@ def keras_plain(a):
     n = sum(len(y) for _, y in train)
     return dict(times=cb.t, later=cb.t[a.epochs:], total=total, acc=float(m.evaluate(valid, verbose=0, return_dict=True)['accuracy']), n=n)
 
-def tlnb_keras(a, s):
+def tlnb_keras(a, s, **kw):
     from tlnb.core.learner import tl_learner
     from tlnb.core.specs import HEADS
     from tlnb.cli import lr_for
@@ -142,13 +145,16 @@ def tlnb_keras(a, s):
     fit = learn.fit_one_cycle
     learn.fit_one_cycle = lambda *args, **kw: fit(*args, **{**kw, 'cbs': [cb]})  # time each epoch of both phases
     t = time.perf_counter()
-    if s == 1: learn.fine_tune(a.epochs, freeze_epochs=a.epochs, show=False)  # the guide's two phases, fastai's way
+    if s == 1: learn.fine_tune(a.epochs, freeze_epochs=a.epochs, show=False, **kw)  # the guide's two phases, fastai's rates
     else: learn.fit_one_cycle(2 * a.epochs, lr_for(learn, HEADS[learn.head].lr), show=False)  # as `tlnb train`, as many epochs
     total = time.perf_counter() - t
     return dict(times=cb.t, later=cb.t[a.epochs:], total=total, acc=float(learn.validate()[1]), n=len(learn.dls.train.files))
 
 @row('keras_tlnb', 'tlnb Keras: strategy 1, fine_tune')
 def keras_tlnb(a): return tlnb_keras(a, 1)
+
+@row('keras_tlnb_bn', 'tlnb Keras: strategy 1, fine_tune(frozen_bn=False)')
+def keras_tlnb_bn(a): return tlnb_keras(a, 1, frozen_bn=False)
 
 @row('keras_s2', 'tlnb Keras: strategy 2, fit_one_cycle as tlnb train')
 def keras_s2(a): return tlnb_keras(a, 2)
@@ -230,7 +236,7 @@ def main():
     print()
     for tl in ('fastai_plain_w0', 'fastai_s1', 'fastai_s2'): ratio('fastai_plain', tl, 'epoch')
     ratio('fastai_s1_off', 'fastai_s1', 'epoch')
-    ratio('keras_plain', 'keras_tlnb', 'epoch'); ratio('keras_plain', 'keras_s2', 'epoch')
+    ratio('keras_plain', 'keras_tlnb', 'epoch'); ratio('keras_plain', 'keras_tlnb_bn', 'epoch'); ratio('keras_plain', 'keras_s2', 'epoch')
     ratio('extract_plain', 'extract_tlnb', 'extraction'); ratio('extract_plain', 'extract_keras', 'extraction')
     if res.get('extract_tlnb') and a.size == 224:
         sys.path.insert(0, str(HERE))

@@ -18,6 +18,12 @@ def test_speed_rows_and_ratios(hym_subset):
     assert acc, out
     assert re.search(r'strategy 2: fit_one_cycle as tlnb train / plain fastai: later epochs [\d.]+x faster, whole run [\d.]+x, accuracy [+-][\d.]+ points', out), out
 
+def test_speed_keras_rows(hym_subset):
+    out = run(BENCH/'speed.py', '--data', hym_subset, '--size', 32, '--epochs', 1, '--rows', 'keras_plain', 'keras_tlnb')
+    assert re.search(r"^plain Keras: the transfer-learning guide's recipe\s.*\s(0\.\d{4}|1\.0000)$", out, re.M), out
+    assert re.search(r'^tlnb Keras: strategy 1, fine_tune\s.*\s(0\.\d{4}|1\.0000)$', out, re.M), out
+    assert re.search(r'strategy 1, fine_tune / plain Keras: later epochs [\d.]+x faster, whole run [\d.]+x, accuracy [+-][\d.]+ points', out), out
+
 def test_gpu_variant_runs_on_cpu():
     out = run(BENCH/'gpu_speed.py', '--device', 'cpu', '--size', 32, '--bs', 4, '--steps', 1)
     assert re.search(r'measured matrix-multiply peak: float32 [\d.]+ TFLOP/s, bfloat16 [\d.]+ TFLOP/s', out), out

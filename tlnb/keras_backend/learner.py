@@ -323,15 +323,30 @@ def fit_one_cycle(self:KerasLearner, n_epoch:int, # epochs
          lambda total: OneCycle(total, *moms, pct_start), show, cbs)
 
 @patch
-def fine_tune(self:KerasLearner, epochs:int, base_lr:float=2e-3, freeze_epochs:int=1, lr_mult:float=100,
-              pct_start:float=0.3, div:float=5., show:bool|None=None):
+def fine_tune(self:KerasLearner, epochs:int, # epochs with every layer group training
+              base_lr:float=2e-3, # the head's peak rate while it trains alone; half of it after
+              freeze_epochs:int=1, # epochs of the head alone first
+              lr_mult:float=100, # the head's rate over the lowest group's, once every group trains
+              pct_start:float=0.3, div:float=5., show:bool|None=None,
+              frozen_bn:bool=True, # the base's BatchNorm in inference mode throughout, as Keras' guide fine-tunes (so the head alone trains on cached features); `False`: it trains, as in fastai's `fine_tune`
+             ):
     "fastai's `fine_tune`: the head alone for `freeze_epochs`, then every group, discriminative rates up to `base_lr/2`."
     with running(self, 'fine_tune'):
-        self.freeze()
-        self.fit_one_cycle(freeze_epochs, slice(base_lr), pct_start=0.99, show=show)
-        base_lr /= 2
-        self.unfreeze()
-        self.fit_one_cycle(epochs, slice(base_lr / lr_mult, base_lr), pct_start=pct_start, div=div, show=show)
+        train_bn = self.train_bn
+        try:
+            self.train_bn = train_bn and not frozen_bn
+            self.freeze()
+            self.fit_one_cycle(freeze_epochs, slice(base_lr), pct_start=0.99, show=show)
+            self.unfreeze()
+            if frozen_bn: _freeze_bn(self)
+            self.fit_one_cycle(epochs, slice(base_lr / 2 / lr_mult, base_lr / 2), pct_start=pct_start, div=div, show=show)
+        finally: self.train_bn = train_bn; self.freeze_to(self.frozen)  # the strategy's BatchNorm policy back, also after a failed phase
+
+def _freeze_bn(self:KerasLearner):
+    "Every BatchNorm layer of the base in inference mode: its statistics and scale stay as they are while the other weights train."
+    for l in sum(self.groups[:-1], []):
+        if isinstance(l, keras.layers.BatchNormalization): l.trainable = False
+    tell(self, 'changed')
 
 @patch
 @contextmanager
