@@ -1,8 +1,9 @@
 """#16 side by side, one run: tlnb against the plain fastai way and the plain Keras way, same backbone (the offline
 EfficientNet-Lite0), image size, batch size and epochs, on the hymenoptera data (or `--data`).
 
-Each row runs in a Python process of its own, one after the other: no row profits from another's kept images, caches or
-warmed-up kernels, and each row's peak memory (resident, the whole process) is its own. Printed per row: the first
+Each row, and each seed of a row, runs in a Python process of its own, one after the other: no run profits from
+another's kept images, cached features, converted bases or warmed-up kernels, and each run's peak memory (resident, the
+whole process) is its own (a row prints the largest of its seeds'). Printed per row: the first
 epoch, the later epochs (seconds each, and training images per second), the whole run, the peak memory and the final
 validation accuracy; then the ratio plain / tlnb of the later epochs and of the whole run. For the Keras rows, "later"
 is the second phase (everything training), and "first" the first epoch of the first phase.
@@ -31,6 +32,8 @@ is the second phase (everything training), and "first" the first epoch of the fi
   CPU's float32 matrix-multiply rate over the base's 0.8 GFLOP an image.
 
 With `--seeds`, each row runs once per seed, and prints the mean of the times and of the accuracy (and each seed's).
+For the tlnb Keras strategy-1 row, "first" is an epoch of the head on cached features; the one-time extraction before
+it counts in the whole run.
 
 Usage: python bench/speed.py [--epochs 2] [--size 224] [--bs 32] [--seeds 0 ...] [--data PATH] [--rows NAME ...]"""
 import argparse, json, os, resource, subprocess, sys, time
@@ -183,22 +186,27 @@ def extract_keras(a):
     return dict(times=[s], total=s, acc=float('nan'), n=n)
 
 def child(a):
-    rs = []
-    for seed in a.seeds:
-        a.seed = seed; rs.append(ROWS[a.row][1](a))
-    mean = lambda v: sum(v) / len(v)
-    r = dict(rs[0], times=[mean(t) for t in zip(*(r['times'] for r in rs))], total=mean([r['total'] for r in rs]),
-             acc=mean([r['acc'] for r in rs]), accs=[r['acc'] for r in rs])
-    if 'later' in rs[0]: r['later'] = [mean(t) for t in zip(*(r['later'] for r in rs))]
-    print('ROW ' + json.dumps({**r, 'peak_mb': peak_mb()}), flush=True)
+    "One row at one seed, in this process; prints its result as a `ROW` line."
+    a.seed = a.seeds[0]
+    print('ROW ' + json.dumps({**ROWS[a.row][1](a), 'peak_mb': peak_mb()}), flush=True)
 
-def run_row(a, name)->dict|None:
+def run_one(a, name, seed)->dict|None:
     cmd = [sys.executable, __file__, '--row', name, '--data', a.data, '--epochs', str(a.epochs), '--size', str(a.size), '--bs', str(a.bs),
-           '--seeds', *map(str, a.seeds)]
+           '--seeds', str(seed)]
     p = subprocess.run(cmd, capture_output=True, text=True)
     line = next((l for l in p.stdout.splitlines() if l.startswith('ROW ')), None)
-    if line is None: print(f'{name}: failed\n{p.stderr[-3000:]}', flush=True); return None
+    if line is None: print(f'{name}, seed {seed}: failed\n{p.stderr[-3000:]}', flush=True); return None
     return json.loads(line[4:])
+
+def run_row(a, name)->dict|None:
+    "A row: each seed in a process of its own (nothing kept from one seed to the next), the times and accuracy averaged."
+    rs = [run_one(a, name, seed) for seed in a.seeds]
+    if None in rs: return None
+    mean = lambda v: sum(v) / len(v)
+    r = dict(rs[0], times=[mean(t) for t in zip(*(r['times'] for r in rs))], total=mean([r['total'] for r in rs]),
+             acc=mean([r['acc'] for r in rs]), accs=[r['acc'] for r in rs], peak_mb=max(r['peak_mb'] for r in rs))
+    if 'later' in rs[0]: r['later'] = [mean(t) for t in zip(*(r['later'] for r in rs))]
+    return r
 
 def later(r)->list:
     "The epochs compared: those after the first; for the Keras rows, the second phase's (everything training)."
@@ -220,7 +228,7 @@ def main():
     if a.row: return child(a)
     import torch
     print(f'{Path(a.data).name}, efficientnet_lite0 {a.size}px, bs {a.bs}, {a.epochs} epoch(s) (+ the frozen one), '
-          f'{os.cpu_count()} cores, torch {torch.__version__}; each row in its own process; seeds {a.seeds} (times and accuracy: their mean)', flush=True)
+          f'{os.cpu_count()} cores, torch {torch.__version__}; each row and seed in its own process; seeds {a.seeds} (times and accuracy: their mean)', flush=True)
     print(f"{'':58s}{'first':>8}{'later':>8}{'img/s':>8}{'run':>8}{'peak':>8}  accuracy\n{'':58s}{'s':>8}{'s':>8}{'':>8}{'s':>8}{'MB':>8}")
     res = {}
     for name in a.rows:
