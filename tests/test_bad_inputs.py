@@ -512,7 +512,8 @@ def test_cli_sigint(small, tmp_path):
     "Ctrl-C during training: exit 130, one line on stderr, nothing saved."
     with unchanged(small):
         p = subprocess.Popen(['tlnb', 'train', str(small), '--strategy', '3', '--epochs', '100000', '--size', str(SIZE), '--bs', '4'],
-                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env())
+                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(),
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # Ctrl-C as in a terminal, even when the tests run in the background (`cmd &` ignores SIGINT, and children inherit that)
         try:
             out = ''
             for line in p.stdout:
