@@ -139,7 +139,7 @@ def keras_plain(a):
     n = sum(len(y) for _, y in train)
     return dict(times=cb.t, later=cb.t[a.epochs:], total=total, acc=float(m.evaluate(valid, verbose=0, return_dict=True)['accuracy']), n=n)
 
-def tlnb_keras(a, s, **kw):
+def tlnb_keras(a, s, **tune):
     from tlnb.core.learner import tl_learner
     from tlnb.core.specs import HEADS
     from tlnb.cli import lr_for
@@ -148,7 +148,7 @@ def tlnb_keras(a, s, **kw):
     fit = learn.fit_one_cycle
     learn.fit_one_cycle = lambda *args, **kw: fit(*args, **{**kw, 'cbs': [cb]})  # time each epoch of both phases
     t = time.perf_counter()
-    if s == 1: learn.fine_tune(a.epochs, freeze_epochs=a.epochs, show=False, **kw)  # the guide's two phases, fastai's rates
+    if s == 1: learn.fine_tune(a.epochs, freeze_epochs=a.epochs, show=False, **tune)  # the guide's two phases, fastai's rates
     else: learn.fit_one_cycle(2 * a.epochs, lr_for(learn, HEADS[learn.head].lr), show=False)  # as `tlnb train`, as many epochs
     total = time.perf_counter() - t
     return dict(times=cb.t, later=cb.t[a.epochs:], total=total, acc=float(learn.validate()[1]), n=len(learn.dls.train.files))
@@ -187,12 +187,11 @@ def extract_keras(a):
 
 def child(a):
     "One row at one seed, in this process; prints its result as a `ROW` line."
-    a.seed = a.seeds[0]
     print('ROW ' + json.dumps({**ROWS[a.row][1](a), 'peak_mb': peak_mb()}), flush=True)
 
 def run_one(a, name, seed)->dict|None:
     cmd = [sys.executable, __file__, '--row', name, '--data', a.data, '--epochs', str(a.epochs), '--size', str(a.size), '--bs', str(a.bs),
-           '--seeds', str(seed)]
+           '--seed', str(seed)]
     p = subprocess.run(cmd, capture_output=True, text=True)
     line = next((l for l in p.stdout.splitlines() if l.startswith('ROW ')), None)
     if line is None: print(f'{name}, seed {seed}: failed\n{p.stderr[-3000:]}', flush=True); return None
@@ -222,7 +221,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--data', default=str(HERE.parents[1]/'shared'/'data'/'hymenoptera'))
     p.add_argument('--epochs', type=int, default=2); p.add_argument('--size', type=int, default=224); p.add_argument('--bs', type=int, default=32)
-    p.add_argument('--rows', nargs='+', default=list(ROWS), choices=list(ROWS)); p.add_argument('--row', help=argparse.SUPPRESS)
+    p.add_argument('--rows', nargs='+', default=list(ROWS), choices=list(ROWS))
+    p.add_argument('--row', help=argparse.SUPPRESS); p.add_argument('--seed', type=int, help=argparse.SUPPRESS)  # a child process: one row, one seed
     p.add_argument('--seeds', type=int, nargs='+', default=[0])
     a = p.parse_args()
     if a.row: return child(a)

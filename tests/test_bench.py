@@ -31,3 +31,35 @@ def test_gpu_variant_runs_on_cpu():
     for what in ('training', 'extraction'):
         assert len(re.findall(rf'^{what}\s.*\s[\d.]+ img/s\s+[\d.]+ TFLOP/s\s+[\d.]+% of the measured peak', out, re.M)) == 3, out
     assert len(re.findall(r'^tlnb strategy 1, digits at 32 px, one epoch, (float32|mixed precision): [\d.]+ s, \d+ img/s, accuracy [01]\.\d{4}', out, re.M)) == 2, out
+
+def test_speed_averages_seeds(monkeypatch, capsys):
+    "With `--seeds`, a row is run once per seed (each its own process) and prints the mean times and accuracy, each seed's accuracy, and the largest peak."
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('speed', BENCH/'speed.py'); speed = importlib.util.module_from_spec(spec); spec.loader.exec_module(speed)
+    runs = {('fastai_plain', 0): dict(times=[10., 4.], total=14., acc=.8, n=100, peak_mb=900.),
+            ('fastai_plain', 1): dict(times=[20., 6.], total=26., acc=.9, n=100, peak_mb=1000.),
+            ('fastai_s2', 0): dict(times=[5., 1.], total=6., acc=.85, n=100, peak_mb=500.),
+            ('fastai_s2', 1): dict(times=[7., 3.], total=10., acc=.95, n=100, peak_mb=400.)}
+    calls = []
+    def run_one(a, name, seed): calls.append((name, seed)); return dict(runs[name, seed])
+    monkeypatch.setattr(speed, 'run_one', run_one)
+    monkeypatch.setattr(sys, 'argv', ['speed.py', '--rows', 'fastai_plain', 'fastai_s2', '--seeds', '0', '1'])
+    speed.main()
+    out = capsys.readouterr().out
+    assert calls == [('fastai_plain', 0), ('fastai_plain', 1), ('fastai_s2', 0), ('fastai_s2', 1)]
+    # first epoch, later epochs, img/s (100 images / later), whole run, peak MB, mean accuracy (each seed's)
+    assert re.search(r'^plain fastai: vision_learner \+ fine_tune\s+15\.0\s+5\.0\s+20\.0\s+20\.0\s+1000\s+0\.8500\s+\(0\.8000 0\.9000\)$', out, re.M), out
+    assert re.search(r'^tlnb fastai, strategy 2: fit_one_cycle as tlnb train\s+6\.0\s+2\.0\s+50\.0\s+8\.0\s+500\s+0\.9000\s+\(0\.8500 0\.9500\)$', out, re.M), out
+    assert 'strategy 2: fit_one_cycle as tlnb train / plain fastai: later epochs 2.50x faster, whole run 2.50x, accuracy +5.0 points' in out, out
+
+def test_speed_child_runs_one_seed(monkeypatch, capsys):
+    "A child process runs the row it is given at the seed it is given, and prints one `ROW` line."
+    import importlib.util, json
+    spec = importlib.util.spec_from_file_location('speed', BENCH/'speed.py'); speed = importlib.util.module_from_spec(spec); spec.loader.exec_module(speed)
+    seen = []
+    monkeypatch.setitem(speed.ROWS, 'fastai_s2', ('label', lambda a: seen.append(a.seed) or dict(times=[1.], total=1., acc=.5, n=1)))
+    monkeypatch.setattr(sys, 'argv', ['speed.py', '--row', 'fastai_s2', '--seed', '7'])
+    speed.main()
+    assert seen == [7]
+    line, = [l for l in capsys.readouterr().out.splitlines() if l.startswith('ROW ')]
+    assert json.loads(line[4:])['acc'] == .5
