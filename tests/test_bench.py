@@ -63,3 +63,21 @@ def test_speed_child_runs_one_seed(monkeypatch, capsys):
     assert seen == [7]
     line, = [l for l in capsys.readouterr().out.splitlines() if l.startswith('ROW ')]
     assert json.loads(line[4:])['acc'] == .5
+
+def test_precision_prints_both_precisions(hym_subset):
+    "bench/precision.py: PyTorch step times, extraction and strategy 3's accuracy with float32 and bfloat16 features, Keras step times."
+    out = run(BENCH/'precision.py', '--data', hym_subset, '--size', 32, '--bs', 8, '--epochs', 1, '--seeds', 0, '--digits-size', 32)
+    native = re.search(r'^native bfloat16 on this CPU: (True|False)', out, re.M)
+    assert native, out
+    bf16 = native[1] == 'True'
+    for what in (r'forward \(base\)', r'training step \(whole model\)'):
+        assert re.search(rf'^  {what}\s+float32 [\d.]+ s' + (r'\s+bfloat16 autocast [\d.]+ s\s+[\d.]+x$' if bf16 else '$'), out, re.M), out
+    assert len(re.findall(r'^  float32 \(tlnb default\)\s+extraction\s+[\d.]+ img/s\s+accuracy [01]\.\d{4}  \([01]\.\d{4}\)$', out, re.M)) == 2, out  # hymenoptera, digits
+    assert len(re.findall(r"^  bfloat16 \(torch-bf16\)\s+extraction\s+[\d.]+ img/s\s+accuracy [01]\.\d{4}  \([01]\.\d{4}\)   on float32 features [01]\.\d{4}$", out, re.M)) == (2 if bf16 else 0), out
+    assert len(re.findall(r'^  bfloat16 / float32: features differ by [\d.e+-]+ \(relative norm; largest entry [\d.e+-]+ of the largest\), extraction [\d.]+x, accuracy [+-][\d.]+ points$', out, re.M)) == (2 if bf16 else 0), out
+    assert re.search(r'^  float32, BatchNorm training\s+[\d.]+ s$', out, re.M) and re.search(r'^  float32, BatchNorm in inference mode\s+[\d.]+ s\s+[\d.]+x$', out, re.M), out
+    assert bool(re.search(r'^  mixed_bfloat16, BatchNorm training\s+[\d.]+ s\s+[\d.]+x$', out, re.M)) == bf16, out
+
+def test_precision_names_a_missing_folder(tmp_path):
+    p = subprocess.run([sys.executable, BENCH/'precision.py', '--data', tmp_path/'nowhere'], capture_output=True, text=True, timeout=300)
+    assert p.returncode != 0 and f"{tmp_path/'nowhere'}: no such folder; pass --data PATH" in p.stderr, p.stderr[-2000:]

@@ -128,9 +128,11 @@ def pick_engine(engine:str, # 'auto', 'onnxruntime' or `native`
                 cpu:bool=True, # whether the base runs on a CPU
                 needs:tuple=('onnxruntime',), # modules the conversion needs
                 ready:bool=False, # a session for this base is already made: nothing left to convert
+                others:tuple=(), # more engines the backend offers, picked only when asked for by name
                )->str:
-    "`native` or 'onnxruntime' to extract features: `engine` itself unless it is 'auto'."
-    if engine not in ('auto', native, 'onnxruntime'): raise ValueError(f"engine={engine!r}: use 'auto', {native!r} or 'onnxruntime'")
+    "`native` or 'onnxruntime' to extract features (or one of `others`): `engine` itself unless it is 'auto'."
+    names = ('auto', native, 'onnxruntime', *others)
+    if engine not in names: raise ValueError(f"engine={engine!r}: use {', '.join(map(repr, names[:-1]))} or {names[-1]!r}")
     if engine != 'auto': return engine
     return 'onnxruntime' if cpu and (ready or n >= ORT_MIN_IMAGES) and all(importlib.util.find_spec(m) for m in needs) else native
 

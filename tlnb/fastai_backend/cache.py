@@ -19,8 +19,8 @@ from fastai.vision.all import Callback, DataLoader, AdaptiveConcatPool2d, TrainE
 from fastai.distributed import DistributedDL
 
 # %% auto #0
-__all__ = ['has_random_tfms', 'crops_randomly', 'ort_session', 'extract_features', 'base_digest', 'cache_key', 'plain',
-           'FeatureCache']
+__all__ = ['BF16_ENGINE', 'ENGINE_PRECISION', 'has_random_tfms', 'crops_randomly', 'ort_session', 'native_bf16',
+           'extract_features', 'base_digest', 'cache_key', 'plain', 'FeatureCache']
 
 # %% ../../nbs/12_fastai_backend.cache.ipynb #ebdb660c
 def has_random_tfms(dl:DataLoader)->bool:
@@ -55,10 +55,20 @@ def ort_session(base:nn.Module, size:tuple=(224, 224)):
         finally: base.train(was)
     return ONNX_BASES.get(_ort_key(base), make, torch.get_num_threads())
 
-def _torch_features(base, fmt):
-    "A function from a batch of images to `base`'s concat-pooled features, in PyTorch."
+BF16_ENGINE = 'torch-bf16'  # PyTorch under bfloat16 autocast: opt-in, as its features differ from float32's (below)
+ENGINE_PRECISION = {BF16_ENGINE: 'bfloat16'}  # engines whose features are not float32's: their precision is part of the cache key
+
+def native_bf16(device:torch.device)->bool:
+    "Whether `device` computes bfloat16 natively (a CPU with AVX512-BF16 or AMX, a GPU that supports it); emulated, it is several times slower than float32."
+    if device.type == 'cuda': return torch.cuda.is_bf16_supported()
+    return device.type == 'cpu' and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+def _torch_features(base, fmt, bf16:bool=False):
+    "A function from a batch of images to `base`'s concat-pooled features, in PyTorch (under bfloat16 autocast if `bf16`)."
     pool = AdaptiveConcatPool2d()
-    return lambda xb: pool(base(xb.contiguous(memory_format=fmt))).flatten(1).float().cpu().numpy()
+    def f(xb):
+        with torch.autocast(xb.device.type, dtype=torch.bfloat16, enabled=bf16): return pool(base(xb.contiguous(memory_format=fmt))).flatten(1).float().cpu().numpy()
+    return f
 
 def _ort_features(base, size):
     "A function from a batch of images to `base`'s concat-pooled features, in ONNX Runtime."
@@ -68,7 +78,7 @@ def _ort_features(base, size):
 @torch.no_grad()
 def extract_features(base:nn.Module, dl:DataLoader, passes:int=1, show:bool=True,
                      channels_last:bool=True, # PyTorch engine: run the convolutions on channels-last tensors (faster on CPUs; features equal to float rounding, within 1e-4)
-                     engine:str='auto', # 'onnxruntime' (twice as fast on CPUs; features equal to float rounding), 'torch', or 'auto': ONNX Runtime on a CPU from `ORT_MIN_IMAGES` images, or once converted
+                     engine:str='auto', # 'onnxruntime' (twice as fast on CPUs; features equal to float rounding), 'torch', 'auto': ONNX Runtime on a CPU from `ORT_MIN_IMAGES` images, or once converted; or `BF16_ENGINE`
                     )->tuple[np.ndarray, np.ndarray]:
     "Concat-pooled features of `base` (in inference mode) over `passes` ordered passes of `dl`, with their targets (in a distributed run: each process extracts its share, every process gets all)."
     was, fmt = base.training, torch.channels_last if channels_last else torch.contiguous_format
@@ -76,13 +86,16 @@ def extract_features(base:nn.Module, dl:DataLoader, passes:int=1, show:bool=True
     dl, xs, ys = dl.new(shuffle=False, drop_last=False), [], []
     share, n, feats = dl, len(dl.dataset), None
     if distributed(): from tlnb.fastai_backend.distrib import ShardDL, gather_rows; share = ShardDL(dl)  # its module imports this one
-    picked = pick_engine(engine, 'torch', n, cpu=next(base.parameters(), torch.empty(0)).device.type == 'cpu', ready=_ort_key(base) in ONNX_BASES)
+    device = next(base.parameters(), torch.empty(0)).device
+    picked = pick_engine(engine, 'torch', n, cpu=device.type == 'cpu', ready=_ort_key(base) in ONNX_BASES, others=(BF16_ENGINE,))
+    if picked == BF16_ENGINE and not native_bf16(device):
+        warnings.warn(f"engine={BF16_ENGINE!r}: this {device.type} has no native bfloat16, and emulated it runs several times slower than float32; use 'auto'")
     try:
         for _ in range(passes):
             px, py = [], []
             batches = share if distributed() else prefetched(share, ahead=4)  # images load while the base converts; a distributed loader's collectives stay in this thread
             for xb, yb in (progress_bar(batches, total=len(share), leave=False) if show else batches):
-                if feats is None: feats = engine_fn(picked, _torch_features(base, fmt), lambda: _ort_features(base, tuple(xb.shape[-2:])), strict=engine == 'onnxruntime')
+                if feats is None: feats = engine_fn(picked, _torch_features(base, fmt, picked == BF16_ENGINE), lambda: _ort_features(base, tuple(xb.shape[-2:])), strict=engine == 'onnxruntime')
                 px.append(feats(xb)); py.append(yb.cpu().numpy())
             x, y = np.concatenate(px), np.concatenate(py)
             if distributed(): x, y = gather_rows(x, n), gather_rows(y, n)
@@ -95,10 +108,12 @@ def base_digest(base:nn.Module)->str:
     "A hash of every weight and BatchNorm statistic of `base`."
     return weights_digest(t.detach().cpu().numpy() for t in base.state_dict().values())
 
-def cache_key(dl:DataLoader, arch:str, base:nn.Module, passes:int=1)->str:
+def cache_key(dl:DataLoader, arch:str, base:nn.Module, passes:int=1,
+              engine:str='auto')->str: # what extracts them: an engine of `ENGINE_PRECISION` gets keys of its own
     "The store's key for the features of `base` over `dl`."
     tfms = [repr(t) for t in list(dl.after_item.fs) + list(dl.after_batch.fs)]
-    return feature_key(files_sig(dl.items), arch, base_digest(base), tfms, passes)
+    precision = (ENGINE_PRECISION[engine],) if engine in ENGINE_PRECISION else ()  # float32 keys are those of earlier versions: disk caches stay valid
+    return feature_key(files_sig(dl.items), arch, base_digest(base), tfms, passes, *precision)
 
 # %% ../../nbs/12_fastai_backend.cache.ipynb #fea9051c
 def plain(o):
@@ -111,7 +126,7 @@ class FeatureCache(Callback):
     def __init__(self, passes:int|None=None, # training passes when the data are augmented (default 4; 1 without augmentation)
                  disk:bool=False, # also keep features on disk, across sessions
                  enabled:bool=True, # `False` trains the frozen base the plain way
-                 engine:str='auto'): # what runs the base for extraction: 'onnxruntime', 'torch' or 'auto' (see `extract_features`)
+                 engine:str='auto'): # what runs the base for extraction: 'onnxruntime', 'torch', 'auto' or `BF16_ENGINE` (see `extract_features`)
         self.passes, self.disk, self.enabled, self.engine = passes, disk, enabled, engine
 
     @property
@@ -126,7 +141,8 @@ class FeatureCache(Callback):
         if passes == 1 and aug or not aug and crops_randomly(dl): dl = self.learn.dls.test_dl(dl.items, with_labels=True)  # one pass: the middle squares
         n = passes or ((self.passes or 4) if split == 0 and has_random_tfms(dl) else 1)
         show = any(isinstance(c, ProgressCallback) for c in self.learn.cbs)  # a progress bar unless the learner runs without
-        return FEATURES.get(cache_key(dl, getattr(self.learn, 'arch', ''), base, n), lambda: extract_features(base, dl, n, show, engine=getattr(self, 'engine', 'auto')), self.disk)
+        engine = getattr(self, 'engine', 'auto')
+        return FEATURES.get(cache_key(dl, getattr(self.learn, 'arch', ''), base, n, engine), lambda: extract_features(base, dl, n, show, engine=engine), self.disk)
 
     def _loader(self, split:int)->DataLoader:
         "A loader of the cached features of `split`, built once per fit (the files are checked once, not every epoch)."
