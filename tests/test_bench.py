@@ -81,3 +81,13 @@ def test_precision_prints_both_precisions(hym_subset):
 def test_precision_names_a_missing_folder(tmp_path):
     p = subprocess.run([sys.executable, BENCH/'precision.py', '--data', tmp_path/'nowhere'], capture_output=True, text=True, timeout=300)
     assert p.returncode != 0 and f"{tmp_path/'nowhere'}: no such folder; pass --data PATH" in p.stderr, p.stderr[-2000:]
+
+def test_compilers_row():
+    "bench/compilers.py's row (the script itself compiles for minutes: run by hand, its output quoted in #16's notes): ratio, compilation, and when it pays back."
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('compilers', BENCH/'compilers.py')
+    sys.path.insert(0, str(BENCH))
+    try: c = importlib.util.module_from_spec(spec); spec.loader.exec_module(c)
+    finally: sys.path.remove(str(BENCH))
+    assert c.compiled('training step', 2.0, 1.0, 50.0) == '  training step                eager 2.000 s   torch.compile 1.000 s (2.00x; compiling 50 s, paid back after 50 steps)'
+    assert c.compiled('forward', 1.0, 1.25, 40.0) == '  forward                      eager 1.000 s   torch.compile 1.250 s (0.80x; compiling 40 s)'  # slower: never pays back

@@ -283,7 +283,7 @@ def _compile(self:KerasLearner, model:keras.Model, lr, rates:list[float], mom=0.
     eager = self.eager if self.eager is not None else model is self.model and eager_cost(steps, getattr(self.dls, 'bs', 32), self.size) < TRACE_SECONDS
     with workers_scope():
         opt = GroupAdam(lr, rates=variable_rates(self.groups, rates), mom=mom, wd=self.wd)
-        model.compile(opt, self.loss, metrics=[keras.metrics.SparseCategoricalAccuracy(name='accuracy')], run_eagerly=eager, jit_compile=False)
+        model.compile(opt, self.loss, metrics=[keras.metrics.SparseCategoricalAccuracy(name='accuracy')], run_eagerly=eager, jit_compile=False)  # XLA: a step 8.6x slower on a CPU (bench/compilers.py)
         opt.build(model.trainable_variables)  # now, not inside the first traced step: made there, its variables make TensorFlow trace the step twice
 
 def _fit(self:KerasLearner, n_epoch:int, lr:float|slice, sched=None, mom=0.9, show:bool|None=None, cbs:list=()):
