@@ -60,7 +60,7 @@ ENGINE_PRECISION = {BF16_ENGINE: 'bfloat16'}  # engines whose features are not f
 
 def native_bf16(device:torch.device)->bool:
     "Whether `device` computes bfloat16 natively (a CPU with AVX512-BF16 or AMX, a GPU that supports it); emulated, it is several times slower than float32."
-    if device.type == 'cuda': return torch.cuda.is_bf16_supported()
+    if device.type == 'cuda': return torch.cuda.is_bf16_supported(including_emulation=False)  # from Ampere; older GPUs emulate it
     return device.type == 'cpu' and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 def _torch_features(base, fmt, bf16:bool=False):
