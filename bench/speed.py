@@ -28,8 +28,9 @@ is the second phase (everything training), and "first" the first epoch of the fi
 - tlnb Keras, strategy 2: `tl_learner(path, backend='keras', strategy=2)` and `fit_one_cycle(2 * epochs, ...)` at the
   rate `tlnb train` uses, the lower layer groups frozen with their BatchNorm (as many epochs as the guide's two phases).
 - feature extraction, what strategy 3's first epoch does (the training and validation images through the frozen base):
-  the plain PyTorch forward pass against tlnb's (fastai, and Keras: `learn.features`), images/s, and the ceiling: this
-  CPU's float32 matrix-multiply rate over the base's 0.8 GFLOP an image.
+  the plain PyTorch forward pass against tlnb's (fastai, its opt-in bfloat16 engine, and Keras: `learn.features`),
+  images/s, and the ceiling: this CPU's float32 matrix-multiply rate over the base's 0.8 GFLOP an image (the
+  bfloat16 engine's accuracy: `bench/precision.py`).
 
 With `--seeds`, each row runs once per seed, and prints the mean of the times and of the accuracy (and each seed's).
 For the tlnb Keras strategy-1 row, "first" is an epoch of the head on cached features; the one-time extraction before
@@ -178,6 +179,9 @@ def extract_plain(a): return extraction(a, 'torch')
 @row('extract_tlnb', "feature extraction: tlnb's (engine 'auto')")
 def extract_tlnb(a): return extraction(a, 'auto')
 
+@row('extract_bf16', "feature extraction: tlnb's, opt-in engine 'torch-bf16'")
+def extract_bf16(a): return extraction(a, 'torch-bf16')
+
 @row('extract_keras', "feature extraction: tlnb Keras's (engine 'auto')")
 def extract_keras(a):
     from tlnb.core.learner import tl_learner
@@ -245,7 +249,7 @@ def main():
     for tl in ('fastai_plain_w0', 'fastai_s1', 'fastai_s2'): ratio('fastai_plain', tl, 'epoch')
     ratio('fastai_s1_off', 'fastai_s1', 'epoch')
     ratio('keras_plain', 'keras_tlnb', 'epoch'); ratio('keras_plain', 'keras_tlnb_bn', 'epoch'); ratio('keras_plain', 'keras_s2', 'epoch')
-    ratio('extract_plain', 'extract_tlnb', 'extraction'); ratio('extract_plain', 'extract_keras', 'extraction')
+    for tl in ('extract_tlnb', 'extract_bf16', 'extract_keras'): ratio('extract_plain', tl, 'extraction')
     if res.get('extract_tlnb') and a.size == 224:
         sys.path.insert(0, str(HERE))
         from extract_speed import matmul_gflops, LITE0_GFLOP

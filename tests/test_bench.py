@@ -10,9 +10,10 @@ def run(*args, timeout=600)->str:
     return p.stdout
 
 def test_speed_rows_and_ratios(hym_subset):
-    out = run(BENCH/'speed.py', '--data', hym_subset, '--size', 32, '--epochs', 1, '--rows', 'fastai_plain', 'fastai_s2', 'extract_tlnb')
+    out = run(BENCH/'speed.py', '--data', hym_subset, '--size', 32, '--epochs', 1, '--rows', 'fastai_plain', 'fastai_s2', 'extract_tlnb', 'extract_bf16')
     rows = re.findall(r'^(plain fastai: vision_learner|tlnb fastai, strategy 2|feature extraction: tlnb).*?\s([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+(\d+)', out, re.M)
-    assert len(rows) == 3, out
+    assert len(rows) == 4, out
+    assert re.search(r"^feature extraction: tlnb's, opt-in engine 'torch-bf16'\s", out, re.M), out
     assert all(float(v) > 0 for r in rows for v in r[1:]), out
     acc = re.search(r'strategy 2: fit_one_cycle as tlnb train\s.*\s(0\.\d{4}|1\.0000)$', out, re.M)
     assert acc, out
