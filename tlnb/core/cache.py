@@ -17,7 +17,7 @@ from .distrib import distributed, is_main
 
 # %% auto #0
 __all__ = ['MEMORY_ENTRIES', 'FEATURES', 'ORT_MIN_IMAGES', 'ONNX_BASES', 'files_sig', 'weights_digest', 'feature_key',
-           'FeatureStore', 'prefetched', 'pick_engine', 'OnnxBases', 'engine_fn']
+           'FeatureStore', 'prefetched', 'check_engine', 'pick_engine', 'OnnxBases', 'engine_fn']
 
 # %% ../../nbs/05_core.cache.ipynb #d037bc1c
 def files_sig(files)->list:
@@ -122,6 +122,15 @@ class prefetched:
     def close(self): "Stop the thread (it ends within 0.1 s)."; self.stop.set(); self.th.join()
     def __del__(self): self.stop.set()  # dropped before the end: the thread stops too
 
+def check_engine(engine:str, # the engine asked for
+                 native:str, # the backend's own engine: 'torch' or 'keras'
+                 others:tuple=(), # more engines the backend offers
+                )->str:
+    "`engine` if the backend offers it; else an error naming those it does (checked before any cache lookup: a typo is never silently served)."
+    names = ('auto', native, 'onnxruntime', *others)
+    if engine not in names: raise ValueError(f"engine={engine!r}: use {', '.join(map(repr, names[:-1]))} or {names[-1]!r}")
+    return engine
+
 def pick_engine(engine:str, # 'auto', 'onnxruntime' or `native`
                 native:str, # the backend's own engine: 'torch' or 'keras'
                 n:int, # images a pass
@@ -131,9 +140,7 @@ def pick_engine(engine:str, # 'auto', 'onnxruntime' or `native`
                 others:tuple=(), # more engines the backend offers, picked only when asked for by name
                )->str:
     "`native` or 'onnxruntime' to extract features (or one of `others`): `engine` itself unless it is 'auto'."
-    names = ('auto', native, 'onnxruntime', *others)
-    if engine not in names: raise ValueError(f"engine={engine!r}: use {', '.join(map(repr, names[:-1]))} or {names[-1]!r}")
-    if engine != 'auto': return engine
+    if check_engine(engine, native, others) != 'auto': return engine
     return 'onnxruntime' if cpu and (ready or n >= ORT_MIN_IMAGES) and all(importlib.util.find_spec(m) for m in needs) else native
 
 class OnnxBases:

@@ -8,7 +8,7 @@ Docs: https://tlnb.github.io/tlnb/fastai_backend.cache.html.md"""
 from __future__ import annotations
 import contextlib, io, warnings
 import numpy as np
-from ..core.cache import FEATURES, files_sig, weights_digest, feature_key, prefetched, pick_engine, engine_fn, ONNX_BASES
+from ..core.cache import FEATURES, files_sig, weights_digest, feature_key, prefetched, check_engine, pick_engine, engine_fn, ONNX_BASES
 from ..core.noise import quiet
 from ..core.distrib import distributed
 quiet('fastai')
@@ -141,7 +141,7 @@ class FeatureCache(Callback):
         if passes == 1 and aug or not aug and crops_randomly(dl): dl = self.learn.dls.test_dl(dl.items, with_labels=True)  # one pass: the middle squares
         n = passes or ((self.passes or 4) if split == 0 and has_random_tfms(dl) else 1)
         show = any(isinstance(c, ProgressCallback) for c in self.learn.cbs)  # a progress bar unless the learner runs without
-        engine = getattr(self, 'engine', 'auto')
+        engine = check_engine(getattr(self, 'engine', 'auto'), 'torch', (BF16_ENGINE,))
         return FEATURES.get(cache_key(dl, getattr(self.learn, 'arch', ''), base, n, engine), lambda: extract_features(base, dl, n, show, engine=engine), self.disk)
 
     def _loader(self, split:int)->DataLoader:

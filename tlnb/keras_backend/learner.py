@@ -16,7 +16,7 @@ from fastprogress.fastprogress import master_bar, progress_bar
 from ..core.specs import GROUPS, BackboneSpec, HeadSpec, Registry, HEADS, get_backbone
 from ..core.matrix import Strategy, get_strategy, group_rates, QUADRANT3_AUG
 from ..core.data import resize_of
-from ..core.cache import FEATURES, files_sig, weights_digest, feature_key, prefetched, pick_engine, engine_fn, ONNX_BASES
+from ..core.cache import FEATURES, files_sig, weights_digest, feature_key, prefetched, check_engine, pick_engine, engine_fn, ONNX_BASES
 from ..core.contract import (TLLearner, complete, running, tell, stop_requested, diverged, kept_message, diverged_message, TrainingDiverged,
                                 export_path, write_atomically, calibrated)
 from ..core.learner import Backend, BACKENDS
@@ -209,6 +209,7 @@ def _predict(self:KerasLearner, model:keras.Model, ds)->np.ndarray:
 @patch
 def features(self:KerasLearner, split:str='train', passes:int|None=None)->tuple[np.ndarray, np.ndarray]:
     "Pooled features of the frozen base and the labels of `split` ('train' or 'valid'): computed once, then kept; `passes=1`: no augmentation."
+    check_engine(self.extract_engine, 'keras')  # before the cache: a typo is refused, not served
     ds = getattr(self.dls, split).ordered()
     n = passes or (self.passes if split == 'train' and self.augment is not None else 1)
     key = feature_key(files_sig(ds.files), 'keras', self.arch, weights_digest(self.base.get_weights()), ds.size, ds.resize,
