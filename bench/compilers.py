@@ -10,10 +10,9 @@ Prints, for EfficientNet-Lite0 (offline weights), a batch of `--bs` images at `-
 Usage: python bench/compilers.py [--size 224] [--bs 32] [--reps 5] [--data PATH] [--parts torch keras]"""
 import argparse, sys, time
 from pathlib import Path
-import numpy as np, torch, torchvision  # torch first: torchvision imported after TensorFlow crashes
+import torch, torchvision  # torch first: torchvision imported after TensorFlow crashes
 sys.path.insert(0, str(Path(__file__).parent))
-from precision import step_time
-from tlnb.core.learner import tl_learner
+from precision import step_time, torch_batch, forward, train_step, keras_model
 from tlnb.fastai_backend.cache import ort_session
 
 def timed(f)->float:
@@ -26,42 +25,30 @@ def compiled(label, eager, comp, first)->str:
 
 def torch_part(a):
     "Forward and training-step seconds, eager against torch.compile (and ONNX Runtime for the forward pass)."
-    learn = tl_learner(a.data, strategy=1, size=a.size, bs=a.bs, seed=0, verbose=False)
-    model, (xb, yb) = learn.model, learn.dls.one_batch()
-    xb, yb = xb.as_subclass(torch.Tensor).contiguous(memory_format=torch.channels_last), yb.as_subclass(torch.Tensor)
-    base, opt = model[0], torch.optim.Adam(model.parameters(), 1e-4)
-    def forward(m):
-        def f():
-            with torch.no_grad(): m(xb)
-        return f
-    def train(m):
-        def f():
-            opt.zero_grad(); torch.nn.functional.cross_entropy(m(xb).float(), yb).backward(); opt.step()
-        return f
+    model, xb, yb, opt = torch_batch(a)
+    base = model[0]
     print(f'PyTorch {torch.__version__}, a batch of {a.bs} at {a.size} px, {torch.get_num_threads()} threads:', flush=True)
-    base.eval()
-    eager = step_time(forward(base), a.reps)
+    model.eval()
     s, x = ort_session(base, (a.size, a.size)), xb.contiguous().numpy()
     ort = step_time(lambda: s.run(None, {'x': x}), a.reps)
-    cbase = torch.compile(base); first = timed(forward(cbase))
-    comp = step_time(forward(cbase), a.reps)
-    print(compiled('forward (base)', eager, comp, first) + f'   ONNX Runtime {ort:.3f} s ({eager / ort:.2f}x)', flush=True)
+    row, eager = compare('forward (base)', lambda m: forward(m, xb), base, a.reps)
+    print(row + f'   ONNX Runtime {ort:.3f} s ({eager / ort:.2f}x)', flush=True)
     model.train()
-    eager = step_time(train(model), a.reps)
-    cmodel = torch.compile(model); first = timed(train(cmodel))
-    comp = step_time(train(cmodel), a.reps)
-    print(compiled('training step (whole model)', eager, comp, first), flush=True)
+    print(compare('training step (whole model)', lambda m: train_step(m, opt, xb, yb), model, a.reps)[0], flush=True)
+
+def compare(label, step, m, reps)->tuple[str, float]:
+    "The row of `step(m)` eager against `step(torch.compile(m))`, and the eager seconds."
+    eager = step_time(lambda: step(m), reps)
+    cm = torch.compile(m); first = timed(lambda: step(cm))
+    return compiled(label, eager, step_time(lambda: step(cm), reps), first), eager
 
 def keras_part(a):
     "Whole-model training-step seconds with jit_compile False (tlnb) and True (XLA)."
     import keras
-    x = np.random.default_rng(0).uniform(0, 255, (a.bs, a.size, a.size, 3)).astype('float32')
     print(f'Keras {keras.__version__}, a whole-model training step, batch of {a.bs} at {a.size} px:', flush=True)
     res = {}
     for xla in (False, True):
-        m = tl_learner(a.data, strategy=1, backend='keras', size=a.size, bs=a.bs, seed=0, verbose=False).model
-        y = np.arange(a.bs) % m.output_shape[-1]
-        m.compile(optimizer=keras.optimizers.Adam(1e-4), loss=keras.losses.SparseCategoricalCrossentropy(), jit_compile=xla)
+        m, x, y = keras_model(a, jit_compile=xla)
         first = timed(lambda: m.train_on_batch(x, y))
         res[xla] = step_time(lambda: m.train_on_batch(x, y), a.reps, warm=1)
         print(f'  jit_compile={str(xla):5s} {"(XLA) " if xla else "(tlnb)"} first step {first:5.1f} s   later steps {res[xla]:.3f} s'

@@ -19,10 +19,10 @@ import numpy as np, torch
 from tlnb.core.learner import tl_learner
 from tlnb.core.probe import cv_predict, probe_model
 from tlnb.core.data import digits_folder
-from tlnb.fastai_backend.cache import extract_features, ort_session
+from tlnb.fastai_backend.cache import extract_features, ort_session, native_bf16
 from tlnb.core.cache import ONNX_BASES
 
-BF16 = torch.ops.mkldnn._is_mkldnn_bf16_supported()  # native bfloat16 (AVX512-BF16 or AMX); emulated, it is ~7x slower
+BF16 = native_bf16(torch.device('cpu'))  # AVX512-BF16 or AMX; emulated, bfloat16 is ~7x slower
 VARIANTS = {'float32 NCHW (plain)': ('torch', False, False), 'channels-last': ('torch', True, False),
             'onnxruntime (tlnb)': ('onnxruntime', False, False)}
 if BF16: VARIANTS |= {'bfloat16 autocast': ('torch', False, True), 'channels-last + bfloat16': ('torch', True, True)}

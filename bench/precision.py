@@ -36,21 +36,30 @@ def step_time(f, reps:int=5, warm:int=2)->float:
     for _ in range(reps): f()
     return (time.perf_counter() - t) / reps
 
-def torch_part(a, bf16:bool):
-    "Forward and training-step seconds a batch, float32 against bfloat16 autocast."
+def torch_batch(a):
+    "tlnb's strategy-1 model on `a.data`, one training batch as plain channels-last tensors (as in a training loop), and an optimizer."
     learn = tl_learner(a.data, strategy=1, size=a.size, bs=a.bs, seed=0, verbose=False)
     model, (xb, yb) = learn.model, learn.dls.one_batch()
-    xb, yb = xb.as_subclass(torch.Tensor).contiguous(memory_format=torch.channels_last), yb.as_subclass(torch.Tensor)  # plain tensors, as in a training loop
-    opt = torch.optim.Adam(model.parameters(), 1e-4)
-    def forward(on):
-        model.eval()
-        with torch.no_grad(), torch.autocast('cpu', torch.bfloat16, enabled=on): model[0](xb)
-    def train(on):
-        model.train(); opt.zero_grad()
-        with torch.autocast('cpu', torch.bfloat16, enabled=on): loss = torch.nn.functional.cross_entropy(model(xb).float(), yb)
-        loss.backward(); opt.step()
+    xb, yb = xb.as_subclass(torch.Tensor).contiguous(memory_format=torch.channels_last), yb.as_subclass(torch.Tensor)
+    return model, xb, yb, torch.optim.Adam(model.parameters(), 1e-4)
+
+def forward(m, xb, bf16:bool=False):
+    "One forward pass of `m` (in inference mode) on `xb`."
+    with torch.no_grad(), torch.autocast('cpu', torch.bfloat16, enabled=bf16): m(xb)
+
+def train_step(model, opt, xb, yb, bf16:bool=False):
+    "One training step of `model` on `xb`, `yb`."
+    opt.zero_grad()
+    with torch.autocast('cpu', torch.bfloat16, enabled=bf16): loss = torch.nn.functional.cross_entropy(model(xb).float(), yb)
+    loss.backward(); opt.step()
+
+def torch_part(a, bf16:bool):
+    "Forward and training-step seconds a batch, float32 against bfloat16 autocast."
+    model, xb, yb, opt = torch_batch(a)
     print(f'PyTorch, a batch of {a.bs} at {a.size} px, {torch.get_num_threads()} threads:')
-    for what, f in (('forward (base)', forward), ('training step (whole model)', train)):
+    for what, f, mode in (('forward (base)', lambda on: forward(model[0], xb, on), model.eval),
+                          ('training step (whole model)', lambda on: train_step(model, opt, xb, yb, on), model.train)):
+        mode()
         r = {p: step_time(lambda: f(p)) for p in ((False, True) if bf16 else (False,))}
         print(f'  {what:28s} float32 {r[False]:.3f} s' + (f'   bfloat16 autocast {r[True]:.3f} s   {r[False] / r[True]:.2f}x' if bf16 else ''), flush=True)
 
@@ -87,25 +96,27 @@ def s3_part(a, bf16:bool):
             print(f'  bfloat16 / float32: features differ by {np.linalg.norm(b16 - f32) / np.linalg.norm(f32):.1e} (relative norm; largest entry '
                   f'{np.abs(b16 - f32).max() / np.abs(f32).max():.1e} of the largest), extraction {rb / rf:.2f}x, accuracy {100 * (a16 - a32):+.2f} points', flush=True)
 
-def keras_part(a, bf16:bool):
-    "Keras whole-model training-step seconds: BatchNorm training, BatchNorm in inference mode, mixed_bfloat16."
+def keras_model(a, policy:str='float32', frozen_bn:bool=False, jit_compile:bool=False):
+    "tlnb's strategy-1 Keras model built under `policy`, compiled for `train_on_batch`, and a random batch for it."
     import keras
     from tlnb.keras_backend.learner import _freeze_bn  # what fine_tune(frozen_bn=True) does
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        learn = tl_learner(a.data, strategy=1, backend='keras', size=a.size, bs=a.bs, seed=0, verbose=False)
+        if frozen_bn: _freeze_bn(learn)
+    finally: keras.mixed_precision.set_global_policy('float32')
+    m = learn.model
+    m.compile(optimizer=keras.optimizers.Adam(1e-4), loss=keras.losses.SparseCategoricalCrossentropy(), jit_compile=jit_compile)
     x = np.random.default_rng(0).uniform(0, 255, (a.bs, a.size, a.size, 3)).astype('float32')
-    def step(policy='float32', frozen_bn=False):
-        keras.mixed_precision.set_global_policy(policy)
-        try:
-            learn = tl_learner(a.data, strategy=1, backend='keras', size=a.size, bs=a.bs, seed=0, verbose=False)
-            if frozen_bn: _freeze_bn(learn)
-            m = learn.model
-            y = np.arange(a.bs) % m.output_shape[-1]
-            m.compile(optimizer=keras.optimizers.Adam(1e-4), loss=keras.losses.SparseCategoricalCrossentropy())
-            return step_time(lambda: m.train_on_batch(x, y))
-        finally: keras.mixed_precision.set_global_policy('float32')
+    return m, x, np.arange(a.bs) % m.output_shape[-1]
+
+def keras_part(a, bf16:bool):
+    "Keras whole-model training-step seconds: BatchNorm training, BatchNorm in inference mode, mixed_bfloat16."
+    def step(**kw): m, x, y = keras_model(a, **kw); return step_time(lambda: m.train_on_batch(x, y))
     print(f'Keras, a whole-model training step, batch of {a.bs} at {a.size} px:', flush=True)
     bn = step(); print(f'  float32, BatchNorm training           {bn:.3f} s', flush=True)
     inf = step(frozen_bn=True); print(f'  float32, BatchNorm in inference mode  {inf:.3f} s   {bn / inf:.2f}x', flush=True)
-    if bf16: mp = step('mixed_bfloat16'); print(f'  mixed_bfloat16, BatchNorm training    {mp:.3f} s   {bn / mp:.2f}x', flush=True)
+    if bf16: mp = step(policy='mixed_bfloat16'); print(f'  mixed_bfloat16, BatchNorm training    {mp:.3f} s   {bn / mp:.2f}x', flush=True)
 
 PARTS = {'torch': torch_part, 's3': s3_part, 'keras': keras_part}
 

@@ -189,13 +189,13 @@ def _ort_run(self:KerasLearner, fm:keras.Model):
 
 def _extract(self:KerasLearner, ds:ImageBatches, passes:int)->tuple[np.ndarray, np.ndarray]:
     "Pooled features of the frozen base over `passes` passes of `ds` (augmented when there is more than one)."
-    import tensorflow as tf
-    engine = self.extract_engine if self.extract_engine != 'auto' or self.arch in QUICK_CONVERT else 'keras'
-    picked = pick_engine(engine, 'keras', len(ds.files), cpu=not tf.config.list_physical_devices('GPU'), needs=('onnxruntime', 'tf2onnx'), ready=_ort_key(self) in ONNX_BASES)  # refuses an unknown engine whatever the passes
     inp = keras.Input((None, None, 3))
     x = self.augment(inp, training=True) if passes > 1 else inp
     fm = keras.Model(inp, self.model.get_layer('pool')(self.base(self.model.get_layer('preprocess')(x), training=False)))
-    if passes == 1 and self.engine is None:  # augmented passes and a distributed run: Keras itself
+    engine = self.extract_engine if self.extract_engine != 'auto' or self.arch in QUICK_CONVERT else 'keras'
+    if passes == 1 and self.engine is None:  # augmented passes and a distributed run: Keras itself (`features` has checked the engine)
+        import tensorflow as tf
+        picked = pick_engine(engine, 'keras', len(ds.files), cpu=not tf.config.list_physical_devices('GPU'), needs=('onnxruntime', 'tf2onnx'), ready=_ort_key(self) in ONNX_BASES)
         batches = prefetched((ds[i] for i in range(len(ds))), ahead=8) if picked == 'onnxruntime' else None  # images load while the base converts (seconds)
         run = engine_fn(picked, None, lambda: _ort_run(self, fm), strict=self.extract_engine == 'onnxruntime')
         if run is not None: return np.concatenate([run(xb) for xb, _ in batches]), ds.y
