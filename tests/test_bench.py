@@ -92,3 +92,17 @@ def test_compilers_row():
     finally: sys.path.remove(str(BENCH))
     assert c.compiled('training step', 2.0, 1.0, 50.0) == '  training step                eager 2.000 s   torch.compile 1.000 s (2.00x; compiling 50 s, paid back after 50 steps)'
     assert c.compiled('forward', 1.0, 1.25, 40.0) == '  forward                      eager 1.000 s   torch.compile 1.250 s (0.80x; compiling 40 s)'  # slower: never pays back
+
+def test_shared_cores_rows(hym_subset):
+    out = run(BENCH/'shared_cores.py', '--data', hym_subset, '--size', 32, '--extract-size', 32, '--every', 0.3)
+    acc = r'(?:0\.\d{4}|1\.0000)'
+    fixed = re.search(rf'^  threads fixed \(plain fastai\)\s+[\d.]+ s \({acc}; (\d+)\)\s+[\d.]+ s \({acc}; (\d+)\)$', out, re.M)
+    shared = re.search(rf'^  ShareCores \(tlnb\)\s+[\d.]+ s \({acc}; (\d+)\)\s+[\d.]+ s \({acc}; (\d+)\)$', out, re.M)
+    assert fixed and shared, out
+    assert fixed[1] == fixed[2] and int(shared[2]) < int(fixed[2]), out  # with a process spinning on a core, fewer threads
+    assert len(re.findall(r'^  threads (spinning|sleeping).*\s[\d.]+ img/s\s+[\d.]+ img/s$', out, re.M)) == 2, out
+    assert len(re.findall(r'^  tlnb / plain, times as fast\s+[\d.]+x\s+[\d.]+x$', out, re.M)) == 2, out
+
+def test_shared_cores_names_a_missing_folder(tmp_path):
+    p = subprocess.run([sys.executable, BENCH/'shared_cores.py', '--extract-data', tmp_path/'nowhere'], capture_output=True, text=True, timeout=300)
+    assert p.returncode != 0 and '--extract-data' in p.stderr and 'nowhere' in p.stderr, p.stderr

@@ -145,7 +145,9 @@ def pick_engine(engine:str, # 'auto', 'onnxruntime' or `native`
 
 class OnnxBases:
     "ONNX Runtime sessions of frozen bases, made once per set of weights; the last `keep` are kept (a session holds the base's weights)."
-    def __init__(self, keep:int=1): self.sessions, self.keep = OrderedDict(), keep
+    def __init__(self, keep:int=1,
+                 spin:bool=False): # idle threads spin, waiting for work (ONNX Runtime's default), rather than sleep
+        self.sessions, self.keep, self.spin = OrderedDict(), keep, spin
     def get(self, key:str, # the base's weights digest (and whatever else its graph depends on)
             make:Callable[[], bytes], # the ONNX model's bytes, made only when `key` is new
             threads:int=1): # ONNX Runtime's threads
@@ -153,6 +155,7 @@ class OnnxBases:
         if key not in self.sessions:
             import onnxruntime as ort
             so = ort.SessionOptions(); so.intra_op_num_threads, so.inter_op_num_threads, so.log_severity_level = threads, 1, 3
+            so.add_session_config_entry('session.intra_op.allow_spinning', str(int(self.spin)))  # sleeping, they take no core from the image loader or another process
             if len(self.sessions) >= self.keep: self.sessions.popitem(last=False)
             self.sessions[key] = ort.InferenceSession(make(), so, providers=['CPUExecutionProvider'])
         return self.sessions[key]

@@ -19,6 +19,7 @@ from ..core.learner import Backend, BACKENDS
 from ..core.lrfind import lr_find_result
 from ..core.probe import warm_start
 from ..core.data import load_sized, resize_of
+from ..core.cores import CoreShare
 from ..core.noise import quiet, keep_freed_memory
 quiet('fastai')
 keep_freed_memory()  # each batch's activations reused, not faulted back in (`tlnb.core.noise`)
@@ -33,7 +34,7 @@ from .models import tl_model, group_splitter, LOSSES, HEAD_LAYERS
 from .cache import FeatureCache, has_random_tfms
 
 # %% auto #0
-__all__ = ['ChannelsLastInput', 'RunControl', 'MemoryLRFinder', 'FastaiLearner', 'fastai_learner', 'FastaiBackend']
+__all__ = ['ChannelsLastInput', 'ShareCores', 'RunControl', 'MemoryLRFinder', 'FastaiLearner', 'fastai_learner', 'FastaiBackend']
 
 # %% ../../nbs/13_fastai_backend.learner.ipynb #a1cc7ea6
 class ChannelsLastInput(Callback):
@@ -42,6 +43,23 @@ class ChannelsLastInput(Callback):
     def before_batch(self):
         x = self.learn.xb[0] if self.learn.xb else None
         if isinstance(x, torch.Tensor) and x.dim() == 4: self.learn.xb = (x.contiguous(memory_format=torch.channels_last), *self.learn.xb[1:])
+
+# %% ../../nbs/13_fastai_backend.learner.ipynb #0f0ea8de
+class ShareCores(Callback):
+    "On a CPU, PyTorch's threads follow the cores the other processes leave free, measured every `every` seconds; put back when the run ends."
+    order = -6
+    def __init__(self, every:float=2.): self.every, self.most, self.left, self.share = every, None, None, None
+    def before_fit(self):
+        if getattr(self.dls, 'device', None) not in (None, torch.device('cpu')): return
+        n = torch.get_num_threads()
+        if n != self.left: self.most = n  # else an interrupted run left its count: the one from before it stands
+        self.share = CoreShare(self.most, self.every)
+    def after_batch(self):
+        n = self.share.poll() if self.share else None
+        if n and n != torch.get_num_threads(): torch.set_num_threads(n); self.left = n
+    def after_fit(self):
+        if self.share: torch.set_num_threads(self.most); self.share = self.left = None
+    def __getstate__(self): return {**self.__dict__, 'share': None}
 
 # %% ../../nbs/13_fastai_backend.learner.ipynb #d6e2a84f
 def _state(model)->dict: return {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -178,7 +196,9 @@ def fit(self:FastaiLearner, n_epoch:int, lr=None, wd=None, cbs=None, reset_opt=F
             if not rc.finding: print(kept_message('interrupted', rc.done))
             tell(self, 'ended', 'lr_find' if rc.finding else 'fit', 'interrupted')
             raise
-        finally: self.in_fit = False
+        finally:
+            self.in_fit = False
+            if sc := getattr(self, 'share_cores', None): sc.after_fit()  # threads put back after an error too
 
 def _numpy_method(f):
     "A suggestion method of fastai (which takes tensors) as one that takes arrays; others as they are."
@@ -290,7 +310,7 @@ def fastai_learner(dls:DataLoaders, strategy:Strategy, bb:BackboneSpec, head:Hea
     fc = FeatureCache(disk=cache == 'disk', enabled=bool(cache))
     learn = FastaiLearner(dls, tl_model(bb, dls.c, pretrained, weights, head, **(head_kwargs or {})), loss_func=LOSSES[head.loss](),
                           splitter=group_splitter, metrics=metrics or [accuracy, error_rate], path=Path('.'),
-                          cbs=[BnFreeze(), fc, RunControl(), ChannelsLastInput()] + list(cbs or []), **kwargs)
+                          cbs=[BnFreeze(), fc, RunControl(), ChannelsLastInput(), ShareCores()] + list(cbs or []), **kwargs)
     learn.arch, learn.strategy, learn.small, learn.head, learn.size = bb.name, strategy, small, head.name, _image_size(dls)
     learn.warmed = False  # a warm head starts at the linear probe before its first fit
     return learn.apply_strategy(frozen=frozen)
