@@ -7,10 +7,12 @@ Docs: https://tlnb.github.io/tlnb/core.cores.html.md"""
 # %% ../../nbs/0f_core.cores.ipynb #0de2bf38
 from __future__ import annotations
 import os, time
+from contextlib import contextmanager
+from typing import Callable
 import psutil
 
 # %% auto #0
-__all__ = ['busy_seconds', 'usable_cores', 'free_cores', 'CoreShare']
+__all__ = ['busy_seconds', 'usable_cores', 'free_cores', 'CoreShare', 'shared_threads']
 
 # %% ../../nbs/0f_core.cores.ipynb #fc5b9b3d
 def busy_seconds(t)->float:
@@ -52,3 +54,20 @@ class CoreShare:
         "Threads to use, once a window has ended; None before (cheap: a clock read)."
         if time.monotonic() - self.t < self.every: return None
         return free_cores(len(self.cores) if self.cores else psutil.cpu_count() or 1, self.others(), self.most)
+    def follow(self, get:Callable[[], int], # reads the thread count
+               put:Callable[[int], None], # sets it
+              )->int|None:
+        "Set the thread count to `poll`'s answer once a window has ended, if it differs; the count set, if any."
+        n = self.poll()
+        if n and n != get(): put(n); return n
+
+# %% ../../nbs/0f_core.cores.ipynb #4391341a
+@contextmanager
+def shared_threads(get:Callable[[], int], # reads the thread count (e.g. `torch.get_num_threads`)
+                   put:Callable[[int], None], # sets it
+                   every:float=2.): # seconds a measuring window lasts
+    "A block in which `step()`, the function it yields, sets the thread count to the cores the other processes leave free; put back at the end."
+    most = get()
+    share = CoreShare(most, every)
+    try: yield lambda: share.follow(get, put)
+    finally: put(most)

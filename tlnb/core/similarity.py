@@ -13,6 +13,7 @@ import numpy as np
 from .data import FolderReport, Split, scan_folder, load_rgb
 from .matrix import SizeSimilarity, SIMILAR_SHIFT, SMALL_LIMIT
 from .weights import import_torch, torch_model
+from .cores import shared_threads
 from .specs import get_backbone
 
 # %% auto #0
@@ -67,8 +68,8 @@ def feature_shift(files:list[Path], # images to measure
     "How far the pretrained features of `files` sit from ImageNet's: mean KL divergence at the BatchNorm layers."
     torch, bb = import_torch(), get_backbone(arch)
     model = torch_model(bb)
-    with BNStats(model) as st, torch.no_grad():
-        for xb in _batches(files, size, bb.stats): model(xb)
+    with BNStats(model) as st, torch.no_grad(), shared_threads(torch.get_num_threads, torch.set_num_threads) as step:
+        for xb in _batches(files, size, bb.stats): model(xb); step()  # the threads follow the cores other processes leave free
     return _shift(st)
 
 # %% ../../nbs/04_core.similarity.ipynb #4f9b24c1

@@ -11,6 +11,7 @@ import numpy as np
 from ..core.cache import FEATURES, files_sig, weights_digest, feature_key, prefetched, check_engine, pick_engine, engine_fn, ONNX_BASES
 from ..core.noise import quiet
 from ..core.distrib import distributed
+from ..core.cores import shared_threads
 quiet('fastai')
 import torch
 from torch import nn
@@ -94,9 +95,10 @@ def extract_features(base:nn.Module, dl:DataLoader, passes:int=1, show:bool=True
         for _ in range(passes):
             px, py = [], []
             batches = share if distributed() else prefetched(share, ahead=4)  # images load while the base converts; a distributed loader's collectives stay in this thread
-            for xb, yb in (progress_bar(batches, total=len(share), leave=False) if show else batches):
-                if feats is None: feats = engine_fn(picked, _torch_features(base, fmt, picked == BF16_ENGINE), lambda: _ort_features(base, tuple(xb.shape[-2:])), strict=engine == 'onnxruntime')
-                px.append(feats(xb)); py.append(yb.cpu().numpy())
+            with shared_threads(torch.get_num_threads, torch.set_num_threads) as step:  # PyTorch's threads follow the cores other processes leave free
+                for xb, yb in (progress_bar(batches, total=len(share), leave=False) if show else batches):
+                    if feats is None: feats = engine_fn(picked, _torch_features(base, fmt, picked == BF16_ENGINE), lambda: _ort_features(base, tuple(xb.shape[-2:])), strict=engine == 'onnxruntime')
+                    px.append(feats(xb)); py.append(yb.cpu().numpy()); step()
             x, y = np.concatenate(px), np.concatenate(py)
             if distributed(): x, y = gather_rows(x, n), gather_rows(y, n)
             xs.append(x); ys.append(y)

@@ -55,8 +55,7 @@ class ShareCores(Callback):
         if n != self.left: self.most = n  # else an interrupted run left its count: the one from before it stands
         self.share = CoreShare(self.most, self.every)
     def after_batch(self):
-        n = self.share.poll() if self.share else None
-        if n and n != torch.get_num_threads(): torch.set_num_threads(n); self.left = n
+        if self.share and (n := self.share.follow(torch.get_num_threads, torch.set_num_threads)): self.left = n
     def after_fit(self):
         if self.share: torch.set_num_threads(self.most); self.share = self.left = None
     def __getstate__(self): return {**self.__dict__, 'share': None}
