@@ -19,7 +19,7 @@ from ..core.learner import Backend, BACKENDS
 from ..core.lrfind import lr_find_result
 from ..core.probe import warm_start
 from ..core.data import load_sized, resize_of
-from ..core.cores import CoreShare
+from ..core.cores import shared_threads
 from ..core.noise import quiet, keep_freed_memory
 quiet('fastai')
 keep_freed_memory()  # each batch's activations reused, not faulted back in (`tlnb.core.noise`)
@@ -48,17 +48,17 @@ class ChannelsLastInput(Callback):
 class ShareCores(Callback):
     "On a CPU, PyTorch's threads follow the cores the other processes leave free, measured every `every` seconds; put back when the run ends."
     order = -6
-    def __init__(self, every:float=2.): self.every, self.most, self.left, self.share = every, None, None, None
+    def __init__(self, every:float=2.): self.every, self.block, self.step = every, None, None
     def before_fit(self):
+        self.after_fit()  # a run stopped by an error before its `after_fit` puts its count back first
         if getattr(self.dls, 'device', None) not in (None, torch.device('cpu')): return
-        n = torch.get_num_threads()
-        if n != self.left: self.most = n  # else an interrupted run left its count: the one from before it stands
-        self.share = CoreShare(self.most, self.every)
+        self.block = shared_threads(torch.get_num_threads, torch.set_num_threads, self.every)
+        self.step = self.block.__enter__()
     def after_batch(self):
-        if self.share and (n := self.share.follow(torch.get_num_threads, torch.set_num_threads)): self.left = n
+        if self.step: self.step()
     def after_fit(self):
-        if self.share: torch.set_num_threads(self.most); self.share = self.left = None
-    def __getstate__(self): return {**self.__dict__, 'share': None}
+        if self.block: self.block.__exit__(None, None, None); self.block = self.step = None
+    def __getstate__(self): return {**self.__dict__, 'block': None, 'step': None}
 
 # %% ../../nbs/13_fastai_backend.learner.ipynb #d6e2a84f
 def _state(model)->dict: return {k: v.detach().clone() for k, v in model.state_dict().items()}
